@@ -1,0 +1,38 @@
+# GCA-HNG schedule (SPEC §6): three AdamW optimisers, gradients clipped by
+# value at 10; StepLR for the metric model, cosine over the whole run for
+# the graph head, constant lr 1e-3 for h1. Leaf configs set the lrs,
+# step_size, T_max (= max_epochs) and the warm-up length.
+optim_wrapper = dict(
+    constructor='MultiOptimWrapperConstructor',
+    metric=dict(
+        type='OptimWrapper',
+        modules=('backbone', 'neck', 'loss_metric'),
+        optimizer=dict(type='AdamW', lr=1.5e-4, weight_decay=1e-4),
+        clip_grad=dict(type='value', clip_value=10.0),
+        paramwise_cfg=dict(
+            custom_keys={'loss_metric.proxies': dict(lr_mult=100)})),
+    graph=dict(
+        type='OptimWrapper',
+        modules=('graph_head', ),
+        optimizer=dict(type='AdamW', lr=1.5e-4, weight_decay=1e-4),
+        clip_grad=dict(type='value', clip_value=10.0)),
+    cls=dict(
+        type='OptimWrapper',
+        modules=('classifier', ),
+        optimizer=dict(type='AdamW', lr=1e-3)),
+)
+param_scheduler = dict(
+    metric=[dict(type='StepLR', by_epoch=True, step_size=10, gamma=0.5)],
+    graph=[
+        dict(type='CosineAnnealingLR', by_epoch=True, T_max=100, eta_min=0.0)
+    ],
+    cls=[],
+)
+custom_hooks = [
+    dict(type='BackboneWarmupHook', warmup_epochs=1),
+    dict(type='HardnessScheduleHook'),
+    dict(type='BalanceFactorHook'),
+]
+train_cfg = dict(by_epoch=True, max_epochs=100, val_interval=5)
+val_cfg = dict()
+test_cfg = dict()

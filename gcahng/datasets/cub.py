@@ -1,0 +1,129 @@
+"""CUB-200-2011 read from the original download, in place (SPEC §9)."""
+import os.path as osp
+from typing import Any, Dict, List, Tuple
+
+from gcahng.registry import DATASETS
+from .utils import DMLBaseDataset, is_macos_junk
+
+
+@DATASETS.register_module()
+class CUB(DMLBaseDataset):
+    """CUB-200-2011 for deep metric learning (SPEC §9).
+
+    Reads ``images.txt`` (``<image_id> <class_folder>/<file>.jpg``) joined
+    with ``image_class_labels.txt`` (``<image_id> <class_id>``) and
+    ``classes.txt`` (``<class_id> <class_folder>``) of the original tarball;
+    images stay in ``images/``. The DML split is by class, ignoring
+    ``train_test_split.txt``: classes 1–100 train, 101–200 test. ``gt_label``
+    is re-indexed from 0 per split in the sorted order of the original class
+    id (kept as ``class_id``). Lines naming macOS artefacts (``._*``,
+    ``__MACOSX``) are skipped.
+
+    ``full_size_expectations`` (checked with ``verify_counts=True``):
+
+    =====  ======  =======
+    split  images  classes
+    =====  ======  =======
+    train   5,864      100
+    test    5,924      100
+    =====  ======  =======
+
+    Args:
+        data_root (str): The ``CUB_200_2011`` folder (holding ``images/``
+            and the txt files), or its parent.
+        split (str): ``'train'`` (classes 1–100) or ``'test'`` (101–200).
+            Defaults to ``'train'``.
+        check_files (bool): Check at load time that every image exists.
+            Defaults to True.
+        verify_counts (bool): Check the counts above. Defaults to False.
+        **kwargs: See :class:`~gcahng.datasets.utils.DMLBaseDataset`
+            (``pipeline``, ``test_mode``, ``lazy_init``, ...).
+
+    Examples:
+        >>> from gcahng.datasets.cub import CUB
+        >>> train = CUB('data/CUB_200_2011', split='train')
+    """
+
+    DATASET_NAME = 'CUB-200-2011'
+    SOURCE = ('https://www.vision.caltech.edu/datasets/cub_200_2011/ '
+              '(CUB_200_2011.tgz, now served from '
+              'https://data.caltech.edu/records/65de6-vzc94)')
+    LAYOUT = """\
+CUB_200_2011/
+|-- images/
+|   |-- 001.Black_footed_Albatross/
+|   |   |-- Black_Footed_Albatross_0001_796111.jpg
+|   |   `-- ...
+|   `-- ... (200 class folders)
+|-- images.txt              <image_id> <class_folder>/<file>.jpg
+|-- image_class_labels.txt  <image_id> <class_id>
+`-- classes.txt             <class_id> <class_folder>
+"""
+    SPLITS = ('train', 'test')
+    FULL_SIZE_EXPECTATIONS = {'train': (5864, 100), 'test': (5924, 100)}
+    NUM_CLASSES = 200
+    #: The last class id of the training split (1-based, inclusive).
+    LAST_TRAIN_CLASS = 100
+    FOLDER_NAME = 'CUB_200_2011'
+
+    def resolve_root(self) -> str:
+        """The folder holding ``images.txt`` (data_root or its child)."""
+        root = self.require_data_root()
+        if not osp.isfile(osp.join(root, 'images.txt')):
+            child = osp.join(root, self.FOLDER_NAME)
+            if osp.isfile(osp.join(child, 'images.txt')):
+                root = child
+        return root
+
+    def load_split(self) -> Tuple[List[Tuple[str, Any]], Dict[Any, str]]:
+        """Read ``images.txt``, ``image_class_labels.txt``, ``classes.txt``."""
+        root = self.resolve_root()
+        self.data_root = root
+        images_file = osp.join(root, 'images.txt')
+        labels_file = osp.join(root, 'image_class_labels.txt')
+        classes_file = osp.join(root, 'classes.txt')
+        self.ann_file = images_file
+        for path in (images_file, labels_file, classes_file):
+            self.require_file(path)
+        image_dir = self.require_dir(
+            osp.join(root, 'images'), 'image folder') if self.check_files \
+            else osp.join(root, 'images')
+
+        class_names = {}
+        for lineno, (cid, name) in self.read_rows(classes_file, 2):
+            class_names[self.parse_int(cid, classes_file, lineno,
+                                       'class id')] = name
+
+        labels = {}
+        for lineno, (img_id, cid) in self.read_rows(labels_file, 2):
+            img_id = self.parse_int(img_id, labels_file, lineno, 'image id')
+            cid = self.parse_int(cid, labels_file, lineno, 'class id')
+            if not 1 <= cid <= self.NUM_CLASSES:
+                raise self.malformed(
+                    labels_file,
+                    f'class id {cid} outside 1..{self.NUM_CLASSES}', lineno)
+            if img_id in labels:
+                raise self.malformed(labels_file,
+                                     f'duplicate image id {img_id}', lineno)
+            labels[img_id] = cid
+
+        train = self.split == 'train'
+        samples = []
+        seen = set()
+        for lineno, (img_id, rel_path) in self.read_rows(images_file, 2):
+            if is_macos_junk(rel_path):
+                continue
+            img_id = self.parse_int(img_id, images_file, lineno, 'image id')
+            if img_id in seen:
+                raise self.malformed(images_file,
+                                     f'duplicate image id {img_id}', lineno)
+            seen.add(img_id)
+            if img_id not in labels:
+                raise self.malformed(
+                    images_file, f'image id {img_id} has no class in '
+                    f'{labels_file}', lineno)
+            cid = labels[img_id]
+            if (cid <= self.LAST_TRAIN_CLASS) != train:
+                continue
+            samples.append((osp.join(image_dir, rel_path), cid))
+        return samples, class_names

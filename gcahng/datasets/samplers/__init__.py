@@ -1,0 +1,3 @@
+from .balanced_sampler import BalancedClassSampler
+
+__all__ = ['BalancedClassSampler']

@@ -1,0 +1,10 @@
+from .backbone_warmup_hook import BackboneWarmupHook
+from .epoch_loss_hooks import (BalanceFactorHook, EpochMeanLossHook,
+                               HardnessScheduleHook)
+from .epoch_reseed_hook import EpochReseedHook
+from .eval_progress_bar_hook import EvalProgressBarHook
+
+__all__ = [
+    'BackboneWarmupHook', 'BalanceFactorHook', 'EpochMeanLossHook',
+    'EpochReseedHook', 'EvalProgressBarHook', 'HardnessScheduleHook'
+]

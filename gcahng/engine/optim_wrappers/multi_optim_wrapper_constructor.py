@@ -1,0 +1,86 @@
+import copy
+from typing import Optional
+
+import torch.nn as nn
+from mmengine.optim import DefaultOptimWrapperConstructor, OptimWrapperDict
+
+from gcahng.registry import OPTIM_WRAPPER_CONSTRUCTORS
+
+
+@OPTIM_WRAPPER_CONSTRUCTORS.register_module()
+class MultiOptimWrapperConstructor:
+    """Build an ``OptimWrapperDict`` whose wrappers own named submodules.
+
+    GCA-HNG trains with three optimisers (SPEC §6): ``metric`` (backbone,
+    neck, PA proxies), ``graph`` (the GCL head) and ``cls`` (h₁). Each entry
+    of the config is an ordinary optim-wrapper config (``type``,
+    ``optimizer``, ``clip_grad``, ``paramwise_cfg``) plus ``modules``, the
+    names of the model's children it optimises; ``paramwise_cfg`` keys are
+    relative to the model (``'loss_metric.proxies'``), exactly as with a
+    single optimiser. Every trainable parameter must belong to exactly one
+    wrapper, so a forgotten module is an error here, not a silent freeze::
+
+        optim_wrapper = dict(
+            constructor='MultiOptimWrapperConstructor',
+            metric=dict(
+                modules=('backbone', 'neck', 'loss_metric'),
+                optimizer=dict(type='AdamW', lr=1.5e-4, weight_decay=1e-4),
+                clip_grad=dict(type='value', clip_value=10.0),
+                paramwise_cfg=dict(
+                    custom_keys={'loss_metric.proxies': dict(lr_mult=100)})),
+            graph=dict(modules=('graph_head', ), ...),
+            cls=dict(modules=('classifier', ), ...))
+    """
+
+    def __init__(self,
+                 optim_wrapper_cfg: dict,
+                 paramwise_cfg: Optional[dict] = None) -> None:
+        if paramwise_cfg:
+            raise ValueError(
+                'MultiOptimWrapperConstructor: put paramwise_cfg inside each '
+                f'wrapper ({list(optim_wrapper_cfg)}), not at the top level')
+        self.optim_wrapper_cfg = copy.deepcopy(dict(optim_wrapper_cfg))
+        for name, cfg in self.optim_wrapper_cfg.items():
+            if not isinstance(cfg, dict) or not cfg.get('modules'):
+                raise ValueError(
+                    f'MultiOptimWrapperConstructor: optim_wrapper.{name} '
+                    'must be a dict with "modules" (the model children it '
+                    'optimises) and "optimizer"')
+
+    def __call__(self, model: nn.Module) -> OptimWrapperDict:
+        if hasattr(model, 'module'):
+            model = model.module
+        wrappers, owner = {}, {}
+        for name, cfg in self.optim_wrapper_cfg.items():
+            cfg = copy.deepcopy(cfg)
+            modules = cfg.pop('modules')
+            modules = (modules, ) if isinstance(modules, str) else modules
+            paramwise_cfg = cfg.pop('paramwise_cfg', None)
+            cfg.setdefault('type', 'OptimWrapper')
+            container = nn.Module()
+            for child in modules:
+                if not isinstance(getattr(model, child, None), nn.Module):
+                    raise ValueError(
+                        f'optim_wrapper.{name}.modules names "{child}", '
+                        f'which {type(model).__name__} does not have; its '
+                        f'children are {[n for n, _ in model.named_children()]}')
+                container.add_module(child, getattr(model, child))
+            for pname, p in container.named_parameters():
+                if p.requires_grad:
+                    if pname in owner:
+                        raise ValueError(
+                            f'parameter {pname} is in optim_wrapper.'
+                            f'{owner[pname]} and optim_wrapper.{name}')
+                    owner[pname] = name
+            wrappers[name] = DefaultOptimWrapperConstructor(
+                cfg, paramwise_cfg)(container)
+        orphans = [
+            n for n, p in model.named_parameters()
+            if p.requires_grad and n not in owner
+        ]
+        if orphans:
+            raise ValueError(
+                'MultiOptimWrapperConstructor: no optim_wrapper entry trains '
+                f'{orphans[:5]}{"..." if len(orphans) > 5 else ""}; add their '
+                'module to some wrapper\'s "modules"')
+        return OptimWrapperDict(**wrappers)

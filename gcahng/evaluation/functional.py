@@ -1,0 +1,303 @@
+"""Retrieval metrics of deep metric learning: R@K, RP and MAP@R (SPEC §8).
+
+The definitions follow Musgrave et al., "A Metric Learning Reality Check"
+(ECCV 2020). Embeddings are L2-normalised and ranked by cosine similarity
+(inner product). For a query ``q`` with label ``y_q`` let ``rel(k) = 1`` if
+the ``k``-th nearest gallery item has label ``y_q`` and
+``R = |{g in gallery : y_g = y_q}|`` (the query itself excluded in
+leave-one-out). Then
+
+- ``R@K   = 1[sum_{k<=K} rel(k) >= 1]``                  (Recall@K),
+- ``RP    = (1/R) sum_{k<=R} rel(k)``                    (R-Precision),
+- ``MAP@R = (1/R) sum_{k<=R} P@k * rel(k)``, ``P@k = (1/k) sum_{i<=k} rel(i)``,
+
+each averaged over queries and reported in percent.
+
+Implementation: one exhaustive k-nearest-neighbour search of depth
+``max(max(ks), max R)`` (faiss ``IndexFlatIP``; on a GPU when faiss sees one;
+``torch.topk`` over a chunked matmul when faiss cannot be imported), queries
+processed in chunks so that memory stays bounded, and all post-processing
+vectorised over the ``[chunk, k]`` neighbour-label matrix.
+"""
+import warnings
+from typing import Dict, Iterator, Optional, Sequence, Tuple, Union
+
+import numpy as np
+import torch
+
+ArrayLike = Union[torch.Tensor, np.ndarray]
+
+#: faiss GPU indices cannot return more neighbours than this.
+FAISS_GPU_MAX_K = 2048
+
+
+def _import_faiss():
+    """Return the ``faiss`` module, or ``None`` when it cannot be imported.
+
+    Imported lazily on every call so that tests can hide it (by setting
+    ``sys.modules['faiss'] = None``) to exercise the torch fallback.
+    """
+    try:
+        import faiss
+    except ImportError:
+        return None
+    return faiss
+
+
+def _as_embeddings(x: ArrayLike, name: str) -> np.ndarray:
+    """Convert to a C-contiguous float32 ``[N, D]`` array, rows L2-normed."""
+    if isinstance(x, torch.Tensor):
+        x = x.detach().to('cpu', torch.float32).numpy()
+    x = np.asarray(x, dtype=np.float32)
+    if x.ndim != 2:
+        raise ValueError(f'`{name}` must be 2-D [N, D], got shape {x.shape}.')
+    norm = np.linalg.norm(x, axis=1, keepdims=True)
+    # zero rows stay zero (similarity 0 to everything) instead of NaN
+    x = x / np.maximum(norm, np.float32(1e-12))
+    return np.ascontiguousarray(x, dtype=np.float32)
+
+
+def _as_labels(y: ArrayLike, n: int, name: str) -> np.ndarray:
+    """Convert to a 1-D numpy array of length ``n``."""
+    if isinstance(y, torch.Tensor):
+        y = y.detach().cpu().numpy()
+    y = np.asarray(y)
+    if y.ndim == 2 and y.shape[1] == 1:
+        y = y[:, 0]
+    if y.ndim != 1 or len(y) != n:
+        raise ValueError(f'`{name}` must have shape [{n}], got {y.shape}.')
+    return y
+
+
+def _select_backend(device: Optional[Union[str, torch.device]],
+                    k: int) -> Tuple[str, Optional[torch.device]]:
+    """Pick the search backend.
+
+    ``device=None``: faiss on GPU 0 when ``faiss.get_num_gpus() > 0``, else
+    faiss on the CPU; without faiss, torch on CUDA if available, else CPU.
+    ``device='cpu'``: faiss CPU (torch CPU without faiss).
+    ``device='cuda[:i]'``: faiss GPU ``i`` when faiss sees GPUs, else torch
+    on that device. faiss GPU
+    cannot select more than :data:`FAISS_GPU_MAX_K` neighbours; deeper
+    searches on a GPU use torch.
+    """
+    dev = torch.device(device) if device is not None else None
+    faiss = _import_faiss()
+    if faiss is not None:
+        num_gpus = faiss.get_num_gpus() if hasattr(faiss,
+                                                   'get_num_gpus') else 0
+        want_gpu = dev is None or dev.type == 'cuda'
+        if num_gpus > 0 and want_gpu and k <= FAISS_GPU_MAX_K:
+            index = dev.index if dev is not None and dev.index else 0
+            return 'faiss-gpu', torch.device('cuda', index)
+        if dev is None or dev.type == 'cpu':
+            return 'faiss-cpu', None
+    if dev is None:
+        dev = torch.device('cuda' if torch.cuda.is_available() else 'cpu')
+    return 'torch', dev
+
+
+def _drop_self(idx: np.ndarray, query_ids: np.ndarray) -> np.ndarray:
+    """Remove each query's own index from its ``k + 1`` neighbours.
+
+    Exclusion is by index, not by distance: the column equal to the query's
+    own gallery index is dropped; if the query is not among its ``k + 1``
+    neighbours (duplicates / ties pushed it out) the last column is dropped,
+    which leaves its ``k`` true nearest other items either way.
+    """
+    is_self = idx == query_ids[:, None]
+    is_self[~is_self.any(axis=1), -1] = True
+    return idx[~is_self].reshape(idx.shape[0], idx.shape[1] - 1)
+
+
+def _knn_chunks(
+        query: np.ndarray, gallery: np.ndarray, k: int, leave_one_out: bool,
+        chunk_size: int, backend: str,
+        device: Optional[torch.device]) -> Iterator[Tuple[int, np.ndarray]]:
+    """Yield ``(start, idx)``: the ``k`` nearest gallery indices (by inner
+    product, most similar first) of ``query[start:start + len(idx)]``, the
+    query itself excluded by index when ``leave_one_out``."""
+    nq, dim = query.shape
+    if backend.startswith('faiss'):
+        faiss = _import_faiss()
+        if backend == 'faiss-gpu':
+            res = faiss.StandardGpuResources()
+            cfg = faiss.GpuIndexFlatConfig()
+            cfg.device = device.index or 0
+            index = faiss.GpuIndexFlatIP(res, dim, cfg)
+        else:
+            index = faiss.IndexFlatIP(dim)
+        index.add(gallery)
+        k_search = k + 1 if leave_one_out else k
+        for start in range(0, nq, chunk_size):
+            stop = min(start + chunk_size, nq)
+            _, idx = index.search(query[start:stop], k_search)
+            idx = idx.astype(np.int64, copy=False)
+            if leave_one_out:
+                idx = _drop_self(idx, np.arange(start, stop))
+            yield start, idx
+        return
+
+    # torch fallback: exact top-k over a chunked [chunk, N] similarity matrix
+    g = torch.from_numpy(gallery).to(device)
+    for start in range(0, nq, chunk_size):
+        stop = min(start + chunk_size, nq)
+        q = torch.from_numpy(query[start:stop]).to(device)
+        sim = q @ g.T
+        if leave_one_out:
+            rows = torch.arange(stop - start, device=device)
+            sim[rows, rows + start] = float('-inf')
+        idx = torch.topk(sim, k, dim=1, largest=True, sorted=True).indices
+        yield start, idx.cpu().numpy().astype(np.int64, copy=False)
+
+
+def retrieval_metrics(
+        query: ArrayLike,
+        query_labels: ArrayLike,
+        gallery: Optional[ArrayLike] = None,
+        gallery_labels: Optional[ArrayLike] = None,
+        ks: Sequence[int] = (1, 2, 4, 8),
+        chunk_size: int = 4096,
+        device: Optional[Union[str, torch.device]] = None) -> Dict[str, float]:
+    """R@K, R-Precision and MAP@R of a retrieval problem (SPEC §8).
+
+    With ``y_q`` the query's label, ``rel(k) = 1[y_{nn_k(q)} = y_q]`` for the
+    ``k``-th most cosine-similar gallery item and ``R_q`` the number of
+    gallery items with label ``y_q`` (the query itself excluded in
+    leave-one-out mode):
+
+    - ``R@K = mean_q 1[sum_{k<=K} rel(k) >= 1]``,
+    - ``RP  = mean_{q: R_q>0} (1/R_q) sum_{k<=R_q} rel(k)``,
+    - ``M@R = mean_{q: R_q>0} (1/R_q) sum_{k<=R_q} P@k rel(k)`` with
+      ``P@k = (1/k) sum_{i<=k} rel(i)`` (Musgrave et al., 2020).
+
+    Queries without any relevant gallery item (``R_q = 0``) count as misses
+    for every R@K, are left out of the RP and M@R averages, and their number
+    is returned; RP / M@R are 0.0 (not NaN) if no query has a positive.
+
+    A ``K`` larger than the gallery (the gallery minus the query itself in
+    leave-one-out) is **clipped** to the gallery size: the top-K of a ranked
+    list shorter than K is the whole list, so ``R@K`` is then the share of
+    queries with at least one positive anywhere. A warning is issued; the key
+    keeps the requested ``K``.
+
+    The search is exact and exhaustive (faiss ``IndexFlatIP``, GPU when
+    ``faiss.get_num_gpus() > 0``; ``torch.topk`` when faiss is missing) with
+    depth ``max(max(ks), max_q R_q)`` (+1 in leave-one-out, where the query
+    is then removed by index). Only ties in similarity can make it differ
+    from a full sort.
+
+    Args:
+        query (Tensor | ndarray): Query embeddings ``[Q, D]``; L2-normalised
+            here.
+        query_labels (Tensor | ndarray): Query class labels ``[Q]``.
+        gallery (Tensor | ndarray, optional): Gallery embeddings ``[G, D]``.
+            ``None`` means leave-one-out: the query set is the gallery and
+            each query is excluded from its own ranking by index.
+        gallery_labels (Tensor | ndarray, optional): Gallery labels ``[G]``;
+            required iff ``gallery`` is given.
+        ks (Sequence[int]): The K of R@K. Defaults to (1, 2, 4, 8).
+        chunk_size (int): Queries searched at once. Memory is about
+            ``chunk_size * k * 12`` bytes for faiss and
+            ``chunk_size * G * 4`` bytes for the torch fallback.
+            Defaults to 4096.
+        device (str | torch.device, optional): ``None`` picks automatically
+            (faiss GPU > faiss CPU > torch CUDA > torch CPU); ``'cpu'`` or
+            ``'cuda[:i]'`` force the device.
+
+    Returns:
+        dict: ``'R@{K}'`` for each K, ``'RP'`` and ``'M@R'`` in percent
+        (floats), ``'num_queries'`` and ``'num_queries_without_positives'``
+        (ints).
+    """
+    ks = [int(k) for k in ks]
+    if len(ks) == 0 or min(ks) < 1:
+        raise ValueError(f'`ks` must be non-empty positive ints, got {ks}.')
+    ks = list(dict.fromkeys(ks))
+    if chunk_size < 1:
+        raise ValueError(f'`chunk_size` must be positive, got {chunk_size}.')
+
+    query = _as_embeddings(query, 'query')
+    nq = query.shape[0]
+    q_labels = _as_labels(query_labels, nq, 'query_labels')
+    leave_one_out = gallery is None
+    if leave_one_out:
+        if gallery_labels is not None:
+            raise ValueError('`gallery_labels` given without `gallery`.')
+        gallery, g_labels = query, q_labels
+        num_candidates = nq - 1
+    else:
+        if gallery_labels is None:
+            raise ValueError('`gallery` given without `gallery_labels`.')
+        gallery = _as_embeddings(gallery, 'gallery')
+        g_labels = _as_labels(gallery_labels, gallery.shape[0],
+                              'gallery_labels')
+        if gallery.shape[1] != query.shape[1]:
+            raise ValueError('query and gallery dims differ: '
+                             f'{query.shape[1]} vs {gallery.shape[1]}.')
+        num_candidates = gallery.shape[0]
+    if nq == 0:
+        raise ValueError('No queries.')
+    if num_candidates < 1:
+        raise ValueError('The gallery is empty (leave-one-out needs at least '
+                         'two embeddings).')
+
+    # labels -> 0..C-1 ids; R_q from a bincount over the gallery
+    uniq, inv = np.unique(
+        np.concatenate([q_labels, g_labels]), return_inverse=True)
+    inv = inv.reshape(-1)
+    q_ids = inv[:nq]
+    g_ids = q_ids if leave_one_out else inv[nq:]
+    counts = np.bincount(g_ids, minlength=len(uniq))
+    num_rel = counts[q_ids] - (1 if leave_one_out else 0)
+
+    if max(ks) > num_candidates:
+        warnings.warn(f'R@K with K > {num_candidates} (the number of gallery '
+                      f'items per query) is clipped to K = {num_candidates}.')
+    k_eff = {k: min(k, num_candidates) for k in ks}
+    max_r = int(num_rel.max())
+    k_search = min(max(max(ks), max_r), num_candidates)
+    backend, dev = _select_backend(device, k_search + int(leave_one_out))
+
+    hits = {k: 0 for k in ks}
+    rp_sum = 0.0
+    map_sum = 0.0
+    for start, idx in _knn_chunks(query, gallery, k_search, leave_one_out,
+                                  chunk_size, backend, dev):
+        stop = start + idx.shape[0]
+        rel = g_ids[idx] == q_ids[start:stop, None]  # [c, k_search] bool
+        r = num_rel[start:stop]
+        # R@K from the rank of the first relevant neighbour
+        any_rel = rel.any(axis=1)
+        first = np.where(any_rel, rel.argmax(axis=1), k_search)
+        for k in ks:
+            hits[k] += int(np.count_nonzero(first < k_eff[k]))
+        # RP and MAP@R only need the first max(R) columns
+        r_cols = int(r.max())
+        if r_cols == 0:
+            continue
+        rel_r = rel[:, :r_cols]
+        cum = np.cumsum(rel_r, axis=1, dtype=np.int32)  # hits in top k
+        ranks = np.arange(1, r_cols + 1)
+        valid = r > 0
+        r_safe = np.maximum(r, 1)
+        hits_at_r = np.take_along_axis(cum, (r_safe - 1)[:, None], axis=1)
+        rp_sum += float((hits_at_r[:, 0] / r_safe)[valid].sum())
+        # sum_{k<=R} P@k rel(k), P@k = cum_k / k
+        mask = rel_r & (ranks[None, :] <= r[:, None])
+        ap = (cum / ranks[None, :] * mask).sum(axis=1) / r_safe
+        map_sum += float(ap[valid].sum())
+
+    num_without = int(np.count_nonzero(num_rel == 0))
+    num_valid = nq - num_without
+    if num_valid == 0:
+        warnings.warn('No query has a relevant gallery item: RP and M@R '
+                      'are reported as 0.')
+    metrics: Dict[str, float] = {}
+    for k in ks:
+        metrics[f'R@{k}'] = 100.0 * hits[k] / nq
+    metrics['RP'] = 100.0 * rp_sum / num_valid if num_valid else 0.0
+    metrics['M@R'] = 100.0 * map_sum / num_valid if num_valid else 0.0
+    metrics['num_queries'] = nq
+    metrics['num_queries_without_positives'] = num_without
+    return metrics

@@ -1,0 +1,3 @@
+from .cacai_generator import CACAIGenerator
+
+__all__ = ['CACAIGenerator']

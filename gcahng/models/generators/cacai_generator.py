@@ -1,0 +1,205 @@
+"""CACAI: correlation-aware channel-adaptive interpolation (SPEC §4)."""
+from typing import List, Optional, Union
+
+import torch
+from mmengine.model import BaseModule
+
+from gcahng.registry import MODELS
+
+
+@MODELS.register_module()
+class CACAIGenerator(BaseModule):
+    """Synthesise hard negatives by channel-adaptive interpolation, SPEC §4.
+
+    The batch is in SPEC §1 group order (sample ``i = g·N + n``). For anchor
+    group ``a`` and class slot ``n``: anchor ``x = z_{aN+n}``, positive
+    ``p = z_{((a+1) mod M)N+n}``, ``d⁺ = ‖x - p‖``. For every group ``g``
+    and class slot ``m``: candidate ``c = z_{gN+m}``, ``d⁻ = ‖x - c‖``,
+    ``λ̃ = η·λ_{aN+n, gN+m}`` and::
+
+        r = (d⁺ + (d⁻ - d⁺)·λ̃) / d⁻           (one coefficient per channel)
+        ẑ = x + r ⊙ (c - x)   if d⁻ > d⁺,   else ẑ = c
+
+    Distances are Euclidean on the un-normalised ``z`` with ``eps`` added
+    inside the norm like the reference (``‖x - c + eps‖``, i.e.
+    ``F.pairwise_distance``); the division only happens where
+    ``d⁻ > d⁺ ≥ 0``, and the other branch divides by 1, so no inf/NaN
+    reaches the gradients.
+
+    Fusion of the ``M`` interpolations ``ẑ^(g)`` of class ``m`` for anchor
+    ``(a, n)``:
+
+    - ``'random_weighting'`` (reference): ``s ← ẑ^(0)``; for
+      ``g = 1 … M-1``: ``s ← ẑ^(g) + u_g·(s - ẑ^(g))``, ``u_g ~ U(0, 1)``,
+      one ``u`` per (anchor group ``a``, ``g``) as in the reference. It is
+      computed in closed form, ``S = Σ_g w_g ẑ^(g)`` with
+      ``w_0 = Π_{k≥1} u_k`` and ``w_g = (1 - u_g)·Π_{k>g} u_k`` (a convex
+      combination).
+    - ``'random_pick'`` ("w/o random weighting"): one ``ẑ^(g)`` with ``g``
+      uniform in ``[0, M)``, one draw per anchor group (the granularity of
+      ``u`` above).
+
+    ``S_a[n, m]`` is the synthetic negative of class ``m`` for anchor
+    ``(a, n)``; ``S_a[n, n]`` is a same-class sample, never a negative.
+
+    The module has no parameters. It is differentiable w.r.t. ``z`` and
+    ``λ``: stage 1 back-propagates ``L_gen`` through ``λ`` into the graph
+    head; stage 2 passes ``λ.detach()`` (SPEC §6).
+
+    Args:
+        interpolation (str): ``'channel'`` (CACAI, ``λ ∈ (0,1)^D`` per pair)
+            or ``'single'`` (HDML's single coefficient: ``λ ≡ 1``, so
+            ``λ̃ = η`` and ``r`` is one scalar per pair; ``lambdas`` is
+            ignored and may be None).
+        fusion (str): ``'random_weighting'`` or ``'random_pick'``.
+        eps (float): Added inside the distance norm (reference: 1e-6).
+        init_cfg (dict, optional): MMEngine initialisation config.
+    """
+    INTERPOLATIONS = ('channel', 'single')
+    FUSIONS = ('random_weighting', 'random_pick')
+
+    def __init__(self,
+                 interpolation: str = 'channel',
+                 fusion: str = 'random_weighting',
+                 eps: float = 1e-6,
+                 init_cfg: Optional[Union[dict, List[dict]]] = None) -> None:
+        super().__init__(init_cfg=init_cfg)
+        if interpolation not in self.INTERPOLATIONS:
+            raise ValueError(f'interpolation must be one of '
+                             f'{self.INTERPOLATIONS}, got {interpolation!r}')
+        if fusion not in self.FUSIONS:
+            raise ValueError(
+                f'fusion must be one of {self.FUSIONS}, got {fusion!r}')
+        self.interpolation = interpolation
+        self.fusion = fusion
+        self.eps = eps
+
+    def interpolate(self, z: torch.Tensor, lambdas: Optional[torch.Tensor],
+                    hardness: Union[float, torch.Tensor], num_classes: int,
+                    num_per_class: int) -> torch.Tensor:
+        """All interpolations ``ẑ`` before fusion.
+
+        Args:
+            z (Tensor): ``[B, D]`` in group order, ``B = N·M``.
+            lambdas (Tensor, optional): ``λ`` of shape ``[B, B, D]``
+                (unused with ``interpolation='single'``).
+            hardness (float | Tensor): ``η`` (a scalar).
+            num_classes (int): ``N``.
+            num_per_class (int): ``M``.
+
+        Returns:
+            Tensor: ``[M, N, M, N, D]``; entry ``[a, n, g, m]`` is
+            ``ẑ^(g)`` of class ``m`` for anchor ``(a, n)``.
+        """
+        n_cls, m_per = num_classes, num_per_class
+        b, d = z.shape
+        if b != n_cls * m_per:
+            raise ValueError(f'CACAIGenerator: batch of {b} embeddings is not '
+                             f'N*M = {n_cls}*{m_per}')
+        groups = z.view(m_per, n_cls, d)
+        anchors = groups.view(m_per, n_cls, 1, 1, d)
+        positives = groups.roll(-1, dims=0).view(m_per, n_cls, 1, 1, d)
+        cands = groups.view(1, 1, m_per, n_cls, d)
+        d_pos = (anchors - positives + self.eps).norm(dim=-1, keepdim=True)
+        d_neg = (anchors - cands + self.eps).norm(dim=-1, keepdim=True)
+        if self.interpolation == 'single':
+            lam = hardness
+        else:
+            if lambdas is None or lambdas.shape != (b, b, d):
+                raise ValueError(
+                    'CACAIGenerator(interpolation="channel") needs lambdas '
+                    f'of shape {(b, b, d)}, got '
+                    f'{None if lambdas is None else tuple(lambdas.shape)}')
+            lam = hardness * lambdas.view(m_per, n_cls, m_per, n_cls, d)
+        interp = d_neg > d_pos
+        denom = torch.where(interp, d_neg, torch.ones_like(d_neg))
+        ratio = (d_pos + (d_neg - d_pos) * lam) / denom
+        moved = anchors + ratio * (cands - anchors)
+        return torch.where(interp, moved, cands.expand_as(moved))
+
+    @staticmethod
+    def fusion_coefficients(u: torch.Tensor) -> torch.Tensor:
+        """Closed form of the random-weighting recursion.
+
+        Args:
+            u (Tensor): ``[..., M-1]``, ``u[..., g-1]`` is the weight of step
+                ``g``.
+
+        Returns:
+            Tensor: ``w [..., M]`` with ``w_0 = Π_{k≥1} u_k``,
+            ``w_g = (1 - u_g)·Π_{k>g} u_k``; ``Σ_g w_g = 1``.
+        """
+        u_full = torch.cat([u.new_zeros(u.shape[:-1] + (1, )), u], dim=-1)
+        ones = u.new_ones(u.shape[:-1] + (1, ))
+        # suffix[g] = Π_{k>g} u_k
+        suffix = torch.cat([u_full[..., 1:], ones], dim=-1)
+        suffix = suffix.flip(-1).cumprod(-1).flip(-1)
+        return (1 - u_full) * suffix
+
+    def forward(self,
+                z: torch.Tensor,
+                lambdas: Optional[torch.Tensor],
+                hardness: Union[float, torch.Tensor],
+                num_classes: int,
+                num_per_class: int,
+                generator: Optional[torch.Generator] = None,
+                fusion_weights: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """Synthetic negatives ``S``.
+
+        Args:
+            z (Tensor): ``[B, D]`` in group order.
+            lambdas (Tensor, optional): ``[B, B, D]``.
+            hardness (float | Tensor): ``η = exp(-α / J̄_m)``.
+            num_classes (int): ``N``.
+            num_per_class (int): ``M``.
+            generator (torch.Generator, optional): Source of the random
+                fusion weights / picks (reproducible draws).
+            fusion_weights (Tensor, optional): ``u`` for
+                ``'random_weighting'``, broadcastable to ``[M, N, N, M-1]``
+                (``[a, n, m, g-1]``); a ``[M, M-1]`` tensor is one ``u`` per
+                (anchor group, ``g``) like the reference. Drawn from
+                ``U(0, 1)`` per (anchor group, ``g``) when None.
+
+        Returns:
+            Tensor: ``S [M, N, N, D]``, ``S[a, n, m]`` the negative of class
+            ``m`` for anchor ``(a, n)``.
+        """
+        m_per, n_cls = num_per_class, num_classes
+        zhat = self.interpolate(z, lambdas, hardness, n_cls, m_per)
+        zhat = zhat.permute(0, 1, 3, 2, 4)  # [a, n, m, g, D]
+        if self.fusion == 'random_pick':
+            pick = self._rand((m_per, ), generator, z, integers=m_per)
+            idx = pick.view(m_per, 1, 1, 1, 1).expand(-1, n_cls, n_cls, 1,
+                                                      zhat.size(-1))
+            return zhat.gather(3, idx).squeeze(3)
+        if fusion_weights is None:
+            u = self._rand((m_per, 1, 1, m_per - 1), generator, z)
+        else:
+            u = fusion_weights.to(zhat)
+            if u.dim() == 2 and u.shape == (m_per, m_per - 1):
+                u = u.view(m_per, 1, 1, m_per - 1)
+        u = torch.broadcast_to(u, (m_per, n_cls, n_cls, m_per - 1))
+        w = self.fusion_coefficients(u)
+        return torch.einsum('anmg,anmgd->anmd', w, zhat)
+
+    @staticmethod
+    def _rand(size: tuple,
+              generator: Optional[torch.Generator],
+              like: torch.Tensor,
+              integers: Optional[int] = None) -> torch.Tensor:
+        """``U(0, 1)`` (or ``randint(0, integers)``) drawn on the
+        generator's device, moved to ``like``'s device."""
+        device = generator.device if generator is not None else like.device
+        if integers is not None:
+            out = torch.randint(
+                0, integers, size, generator=generator, device=device)
+            return out.to(like.device)
+        out = torch.rand(size, generator=generator, device=device)
+        return out.to(device=like.device, dtype=like.dtype)
+
+    def extra_repr(self) -> str:
+        return (f'interpolation={self.interpolation!r}, '
+                f'fusion={self.fusion!r}, eps={self.eps}')
+
+
+__all__ = ['CACAIGenerator']

@@ -1,0 +1,4 @@
+from .dml_retriever import DMLRetriever
+from .gcahng import GCAHNG
+
+__all__ = ['DMLRetriever', 'GCAHNG']

@@ -1,0 +1,239 @@
+import math
+from typing import Dict, List, Optional, Sequence, Union
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from mmengine.optim import AmpOptimWrapper, OptimWrapper, OptimWrapperDict
+
+from gcahng.registry import MODELS
+from ..utils import group_layout
+from .dml_retriever import DMLRetriever, labels_of
+
+#: ``J̄`` before the first epoch has ended (SPEC §4, §6): η ≈ 1, ω ≈ 1.
+INITIAL_EPOCH_LOSS = 1e6
+
+
+@MODELS.register_module()
+class GCAHNG(DMLRetriever):
+    """GCA-HNG: the metric model trained with globally correlation-aware
+    hard negatives (SPEC §3-§6).
+
+    One ``train_step`` is SPEC §6, with three optimiser wrappers
+    ``metric`` (backbone, neck, ``loss_metric``'s proxies), ``graph``
+    (``graph_head``) and ``cls`` (``classifier``, i.e. h₁):
+
+    1. ``z = f(x)``; ``(o, λ) = GCL(z, y)``; ``S = CACAI(z, sg(λ), η)``.
+    2. ``L_stage2 = L_m + (1 - ω)·L_syn + L_gce``; backward, clip, step
+       ``metric`` and ``graph``.
+    3. ``10·CE(h₁(sg(z)), y)``; step ``cls``.
+    4. ``(·, λ) = GCL(sg(z), y)`` with the just-updated head; ``S``;
+       ``L_gen = 0.5·(L_cls + L_sim + L_div)``; backward, clip, step
+       ``graph`` only. h₁'s gradients from ``L_cls`` are dropped: the
+       h₁ loss is the only one that updates it (SPEC §5).
+
+    ``η = exp(-α / J̄_m)`` and ``ω = exp(-β / J̄_gen)`` come from the
+    buffers ``avg_metric_loss`` and ``avg_gen_loss`` (1e6 until the first
+    epoch ends), which ``HardnessScheduleHook`` and ``BalanceFactorHook``
+    set at each epoch end. Being buffers, they are saved in checkpoints and
+    restored on resume.
+
+    Ablations (paper Tables 3, 4, 6): ``generate=False`` is "Baseline +
+    GNN" (the head trained by ``L_gce`` only, no synthesis, no h₁);
+    ``graph_head.node_step=False`` / ``edge_to_node=False`` and
+    ``generator.interpolation='single'`` / ``fusion='random_pick'`` are
+    switches of those components; ``loss_cls``, ``loss_sim`` or
+    ``loss_div`` set to ``None`` drops that term from ``L_gen``. The plain
+    "Baseline" is :class:`DMLRetriever`.
+
+    Args:
+        backbone, neck, loss_metric, data_preprocessor, frozen_bn2d: as in
+            :class:`DMLRetriever`.
+        graph_head (dict): ``GCLHead`` config (its ``num_classes`` is the
+            number of training classes).
+        generator (dict): ``CACAIGenerator`` config.
+        loss_syn (dict): ``SyntheticPairLoss`` config (``L_syn``).
+        loss_cls (dict, optional): ``SynthClassificationLoss`` (``L_cls``,
+            weight 20).
+        loss_sim (dict, optional): ``SimilarityLoss`` (``L_sim``, weight
+            ``w_sim``).
+        loss_div (dict, optional): ``DiversityLoss`` (``L_div``, weight
+            ``0.01·w_div``).
+        hardness_alpha (float): ``α`` of the hardness factor η.
+        balance_beta (float): ``β`` of the balance factor ω.
+        loss_gce_weight (float): Weight of ``L_gce`` (1 in the reference).
+        loss_h1_weight (float): Weight of h₁'s cross-entropy (10).
+        loss_gen_weight (float): Factor of ``L_gen`` (0.5).
+        generate (bool): False gives the "Baseline + GNN" ablation.
+    """
+
+    def __init__(self,
+                 backbone: dict,
+                 neck: dict,
+                 loss_metric: dict,
+                 graph_head: dict,
+                 generator: dict = dict(type='CACAIGenerator'),
+                 loss_syn: dict = dict(type='SyntheticPairLoss'),
+                 loss_cls: Optional[dict] = dict(
+                     type='SynthClassificationLoss', loss_weight=20.0),
+                 loss_sim: Optional[dict] = dict(
+                     type='SimilarityLoss', loss_weight=20.0),
+                 loss_div: Optional[dict] = dict(
+                     type='DiversityLoss', loss_weight=0.6),
+                 hardness_alpha: float = 5.0,
+                 balance_beta: float = 20.0,
+                 loss_gce_weight: float = 1.0,
+                 loss_h1_weight: float = 10.0,
+                 loss_gen_weight: float = 0.5,
+                 generate: bool = True,
+                 data_preprocessor: Optional[dict] = None,
+                 frozen_bn2d: bool = False,
+                 init_cfg: Optional[Union[dict, List[dict]]] = None) -> None:
+        super().__init__(
+            backbone=backbone,
+            neck=neck,
+            loss_metric=loss_metric,
+            data_preprocessor=data_preprocessor,
+            frozen_bn2d=frozen_bn2d,
+            init_cfg=init_cfg)
+        self.graph_head = MODELS.build(graph_head)
+        self.generate = generate
+        self.hardness_alpha = hardness_alpha
+        self.balance_beta = balance_beta
+        self.loss_gce_weight = loss_gce_weight
+        self.loss_h1_weight = loss_h1_weight
+        self.loss_gen_weight = loss_gen_weight
+        if generate:
+            head = self.graph_head
+            self.classifier = nn.Linear(head.embed_dim, head.num_classes)
+            self.generator = MODELS.build(generator)
+            self.loss_syn = MODELS.build(loss_syn)
+            self.loss_cls = MODELS.build(loss_cls) if loss_cls else None
+            self.loss_sim = MODELS.build(loss_sim) if loss_sim else None
+            self.loss_div = MODELS.build(loss_div) if loss_div else None
+            if not (self.loss_cls or self.loss_sim or self.loss_div):
+                raise ValueError('GCAHNG: L_gen needs at least one of '
+                                 'loss_cls, loss_sim, loss_div')
+        self.register_buffer('avg_metric_loss',
+                             torch.tensor(INITIAL_EPOCH_LOSS))
+        self.register_buffer('avg_gen_loss', torch.tensor(INITIAL_EPOCH_LOSS))
+
+    # ------------------------------------------------------------------
+    # schedules (SPEC §4, §6)
+    @property
+    def hardness(self) -> float:
+        """``η = exp(-α / J̄_m)``."""
+        return math.exp(-self.hardness_alpha / float(self.avg_metric_loss))
+
+    @property
+    def balance(self) -> float:
+        """``ω = exp(-β / J̄_gen)``; ``L_syn`` is weighted by ``1 - ω``."""
+        return math.exp(-self.balance_beta / float(self.avg_gen_loss))
+
+    # ------------------------------------------------------------------
+    def synthesize(self, z: torch.Tensor, lambdas: torch.Tensor,
+                   num_classes: int, num_per_class: int) -> torch.Tensor:
+        """CACAI negatives ``S [M, N, N, D]`` at the current hardness."""
+        return self.generator(z, lambdas, self.hardness, num_classes,
+                              num_per_class)
+
+    def loss_gen(self, z: torch.Tensor, labels: torch.Tensor,
+                 synthetic: torch.Tensor,
+                 lambdas: torch.Tensor) -> Dict[str, torch.Tensor]:
+        """The stage-1 terms ``L_cls``, ``L_sim``, ``L_div`` (SPEC §5),
+        each already multiplied by ``0.5`` so that they sum to ``L_gen``."""
+        n = synthetic.size(1)
+        losses = {}
+        if self.loss_cls is not None:
+            losses['loss_cls'] = self.loss_cls(self.classifier, synthetic,
+                                               labels[:n])
+        if self.loss_sim is not None:
+            losses['loss_sim'] = self.loss_sim(z, synthetic)
+        if self.loss_div is not None:
+            losses['loss_div'] = self.loss_div(lambdas)
+        return {k: self.loss_gen_weight * v for k, v in losses.items()}
+
+    def train_step(self, data: Union[dict, tuple, list],
+                   optim_wrapper: OptimWrapperDict) -> Dict[str, torch.Tensor]:
+        """One SPEC §6 iteration; returns the log variables."""
+        data = self.data_preprocessor(data, True)
+        inputs, data_samples = data['inputs'], data['data_samples']
+        ow_metric, ow_graph = optim_wrapper['metric'], optim_wrapper['graph']
+        log_vars: Dict[str, torch.Tensor] = {}
+
+        # Stage 2: metric model and graph head on the real batch.
+        with ow_metric.optim_context(self):
+            z = self.extract_feat(inputs)
+            labels = labels_of(data_samples, z.device)
+            n, m = group_layout(labels)
+            node_logits, lambdas = self.graph_head(z, labels)
+            stage2 = dict(
+                loss_metric=self.loss_metric(z, labels),
+                loss_gce=self.loss_gce_weight *
+                F.cross_entropy(node_logits.float(), labels))
+            if self.generate:
+                synthetic = self.synthesize(z, lambdas.detach(), n, m)
+                stage2['loss_syn'] = (1.0 - self.balance) * self.loss_syn(
+                    z, synthetic)
+        backward_shared(sum(stage2.values()), [ow_metric, ow_graph])
+        for ow in (ow_metric, ow_graph):
+            ow.step()
+            ow.zero_grad()
+        log_vars.update({k: v.detach() for k, v in stage2.items()})
+        if not self.generate:
+            return log_vars
+
+        # Stage 3: h₁ on the real, detached embeddings.
+        ow_cls = optim_wrapper['cls']
+        z_real = z.detach()
+        with ow_cls.optim_context(self):
+            loss_h1 = self.loss_h1_weight * F.cross_entropy(
+                self.classifier(z_real).float(), labels)
+        ow_cls.update_params(loss_h1)
+        ow_graph.zero_grad()
+
+        # Stage 4: the updated graph head learns to generate.
+        with ow_graph.optim_context(self):
+            _, lambdas = self.graph_head(z_real, labels)
+            synthetic = self.synthesize(z_real, lambdas, n, m)
+            gen = self.loss_gen(z_real, labels, synthetic, lambdas)
+            loss_gen = sum(gen.values())
+        ow_graph.update_params(loss_gen)
+        ow_cls.zero_grad()
+
+        log_vars.update({k: v.detach() for k, v in gen.items()})
+        log_vars.update(
+            loss_h1=loss_h1.detach(),
+            loss_gen=loss_gen.detach(),
+            lambda_mean=lambdas.detach().mean(),
+            lambda_std=lambdas.detach().std())
+        return log_vars
+
+
+def backward_shared(loss: torch.Tensor,
+                    wrappers: Sequence[OptimWrapper]) -> None:
+    """Back-propagate one loss whose gradients several wrappers will step.
+
+    Without AMP this is ``loss.backward()``. Under ``AmpOptimWrapper``
+    every wrapper owns a ``GradScaler``: the loss is scaled by the first
+    one's, and the gradients of each other wrapper's parameters are
+    rescaled to its own scale (both are powers of two, so exactly), so that
+    each wrapper unscales, checks for inf/NaN and steps as if it had done
+    the backward itself.
+    """
+    first = wrappers[0]
+    first.backward(loss)
+    if not isinstance(first, AmpOptimWrapper):
+        return
+    scale = first.loss_scaler.get_scale()
+    for ow in wrappers[1:]:
+        # ``GradScaler.step`` refuses a scaler that never scaled anything:
+        # scaling a zero initialises it without touching any gradient.
+        ow.loss_scaler.scale(loss.new_zeros(()))
+        ratio = ow.loss_scaler.get_scale() / scale
+        if ratio == 1.0:
+            continue
+        for group in ow.optimizer.param_groups:
+            for p in group['params']:
+                if p.grad is not None:
+                    p.grad.mul_(ratio)

@@ -1,0 +1,3 @@
+from .batch_layout import group_layout
+
+__all__ = ['group_layout']

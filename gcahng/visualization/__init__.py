@@ -1,0 +1,1 @@
+"""Visualisation components (none of our own yet)."""

@@ -1,0 +1,87 @@
+"""Shared test utilities: tiny runs of real configs on CPU."""
+import importlib.util
+import os.path as osp
+from types import ModuleType
+from typing import List
+
+from mmengine.config import Config
+from mmengine.hooks import Hook
+
+import gcahng  # noqa: F401
+
+REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+
+
+def config_path(rel: str) -> str:
+    return osp.join(REPO, 'configs', rel)
+
+
+def load_tool(rel: str) -> ModuleType:
+    """Import ``tools/<rel>`` as a module (``tools`` is no package)."""
+    path = osp.join(REPO, 'tools', rel)
+    spec = importlib.util.spec_from_file_location(
+        'tool_' + osp.splitext(osp.basename(rel))[0], path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def tiny_synthetic_cfg(rel: str,
+                       work_dir: str,
+                       max_epochs: int = 1,
+                       train_classes: int = 4,
+                       per_class: int = 6,
+                       batch=(4, 2),
+                       size: int = 32,
+                       random_aug: bool = True) -> Config:
+    """A config from ``configs/`` shrunk for a CPU test on the built-in
+    dataset: ``2*train_classes`` classes of ``per_class`` images of
+    ``size`` pixels, ``N x M = batch``, ``max_epochs`` epochs."""
+    cfg = Config.fromfile(config_path(rel))
+    n, m = batch
+    crop = size - size // 8
+    train_pipeline = [
+        dict(type='RandomResizedCrop', scale=crop, crop_ratio_range=(0.5,
+                                                                     1.0)),
+        dict(type='RandomFlip', prob=0.5, direction='horizontal'),
+        dict(type='PackInputs'),
+    ] if random_aug else [
+        dict(type='CenterCrop', crop_size=crop),
+        dict(type='PackInputs')
+    ]
+    test_pipeline = [
+        dict(type='CenterCrop', crop_size=crop),
+        dict(type='PackInputs')
+    ]
+    data = dict(
+        num_classes=2 * train_classes,
+        samples_per_class=per_class,
+        img_size=size)
+    cfg.train_dataloader.dataset.update(data, pipeline=train_pipeline)
+    cfg.train_dataloader.sampler.update(
+        num_classes_per_batch=n, num_samples_per_class=m)
+    cfg.train_dataloader.batch_size = n * m
+    for key in ('val_dataloader', 'test_dataloader'):
+        cfg[key].dataset.update(data, pipeline=test_pipeline)
+        cfg[key].batch_size = 16
+    model = cfg.model
+    if 'num_classes' in model.loss_metric:
+        model.loss_metric.num_classes = train_classes
+    if 'graph_head' in model:
+        model.graph_head.num_classes = train_classes
+    cfg.train_cfg.update(max_epochs=max_epochs, val_interval=max_epochs)
+    cfg.default_hooks.logger.interval = 1
+    cfg.work_dir = work_dir
+    return cfg
+
+
+class LossRecorder(Hook):
+    """Records every iteration's log variables (floats)."""
+    priority = 'VERY_LOW'
+
+    def __init__(self) -> None:
+        self.records: List[dict] = []
+
+    def after_train_iter(self, runner, batch_idx, data_batch=None,
+                         outputs=None) -> None:
+        self.records.append({k: float(v) for k, v in outputs.items()})

@@ -1,0 +1,230 @@
+"""SPEC §6: what one GCA-HNG ``train_step`` updates, and its schedules."""
+import copy
+
+import pytest
+import torch
+from helpers import LossRecorder, tiny_synthetic_cfg
+from mmengine.hooks import Hook
+from mmengine.registry import init_default_scope
+from mmengine.runner import Runner
+from mmpretrain.structures import DataSample
+
+from gcahng.engine.optim_wrappers import MultiOptimWrapperConstructor
+from gcahng.models.retrievers.gcahng import INITIAL_EPOCH_LOSS
+from gcahng.models.utils import group_layout
+from gcahng.registry import MODELS
+
+N, M, C, D = 4, 2, 6, 16
+GCAHNG_CFG = 'gcahng/r18_pa_synthetic.py'
+
+
+def build_model(**kwargs):
+    init_default_scope('gcahng')
+    cfg = dict(
+        type='GCAHNG',
+        backbone=dict(type='ResNet', depth=18, out_indices=(3, )),
+        neck=dict(
+            type='EmbeddingNeck',
+            in_channels=512,
+            out_channels=D,
+            pooling='avgmax'),
+        loss_metric=dict(type='ProxyAnchorLoss', num_classes=C, embed_dim=D),
+        graph_head=dict(
+            type='GCLHead',
+            embed_dim=D,
+            num_classes=C,
+            num_layers=1,
+            num_heads=2),
+        frozen_bn2d=True)
+    cfg.update(kwargs)
+    return MODELS.build(cfg)
+
+
+def optim_cfg():
+    adamw = dict(type='AdamW', lr=1e-2, weight_decay=1e-4)
+    return dict(
+        metric=dict(
+            modules=('backbone', 'neck', 'loss_metric'),
+            optimizer=adamw,
+            clip_grad=dict(type='value', clip_value=10.0),
+            paramwise_cfg=dict(
+                custom_keys={'loss_metric.proxies': dict(lr_mult=100)})),
+        graph=dict(
+            modules=('graph_head', ),
+            optimizer=adamw,
+            clip_grad=dict(type='value', clip_value=10.0)),
+        cls=dict(
+            modules=('classifier', ), optimizer=dict(type='AdamW',
+                                                     lr=1e-3)))
+
+
+def batch(labels=(0, 3, 4, 1)):
+    labels = list(labels) * M
+    g = torch.Generator().manual_seed(0)
+    inputs = torch.randint(0, 255, (len(labels), 3, 32, 32), generator=g)
+    samples = [DataSample().set_gt_label(y) for y in labels]
+    return dict(inputs=list(inputs.to(torch.uint8)), data_samples=samples)
+
+
+def snapshot(model):
+    return {
+        k: v.detach().clone()
+        for k, v in model.named_parameters() if v.requires_grad
+    }
+
+
+def changed(before, after):
+    return {k for k in before if not torch.equal(before[k], after[k])}
+
+
+def test_train_step_updates_each_part_in_its_stage():
+    torch.manual_seed(0)
+    model = build_model()
+    ow = MultiOptimWrapperConstructor(optim_cfg())(model)
+    steps = []
+    for name in ('metric', 'graph', 'cls'):
+        wrapper = ow[name]
+        original = wrapper.step
+
+        def step(*a, _orig=original, _name=name, **k):
+            _orig(*a, **k)
+            steps.append((_name, snapshot(model)))
+
+        wrapper.step = step
+    start = snapshot(model)
+    log_vars = model.train_step(batch(), ow)
+
+    assert [s for s, _ in steps] == ['metric', 'graph', 'cls', 'graph']
+    snaps = [start] + [s for _, s in steps]
+    groups = dict(
+        metric=('backbone.', 'neck.', 'loss_metric.'),
+        graph=('graph_head.', ),
+        cls=('classifier.', ))
+    for (name, _), before, after in zip(steps, snaps[:-1], snaps[1:]):
+        diff = changed(before, after)
+        assert diff, f'{name} step changed nothing'
+        assert all(k.startswith(groups[name]) for k in diff), (name, diff)
+    # stage 2 sees λ only detached: the λ read-out learns in stage 4 only
+    lam_readout = {k for k in start if k.startswith('graph_head.fc.')}
+    assert lam_readout and not lam_readout & changed(snaps[1], snaps[2])
+    assert lam_readout <= changed(snaps[3], snaps[4])
+    # the node classifier learns from L_gce in stage 2 only
+    node_cls = {k for k in start if k.startswith('graph_head.cls.')}
+    assert node_cls <= changed(snaps[1], snaps[2])
+    assert not node_cls & changed(snaps[3], snaps[4])
+    # frozen BN2d affine parameters are not trainable at all
+    assert not any('backbone.bn1' in k for k in start)
+    # h₁'s gradients from L_cls were dropped, nothing left to leak
+    assert all(p.grad is None or not p.grad.any()
+               for p in model.classifier.parameters())
+    for key in ('loss_metric', 'loss_gce', 'loss_syn', 'loss_h1', 'loss_cls',
+                'loss_sim', 'loss_div', 'loss_gen'):
+        assert torch.isfinite(log_vars[key]), key
+
+
+def test_first_epoch_has_no_synthetic_loss_and_full_hardness():
+    model = build_model()
+    assert model.balance == pytest.approx(1.0, abs=1e-4)  # ω ≈ 1: L_syn off
+    assert model.hardness == pytest.approx(1.0, abs=1e-4)  # η ≈ 1
+    log_vars = model.train_step(batch(),
+                                MultiOptimWrapperConstructor(optim_cfg())(model))
+    assert float(log_vars['loss_syn']) == pytest.approx(0.0, abs=1e-3)
+    model.avg_metric_loss.fill_(2.0)
+    model.avg_gen_loss.fill_(10.0)
+    assert model.hardness == pytest.approx(torch.exp(torch.tensor(-2.5)))
+    assert model.balance == pytest.approx(torch.exp(torch.tensor(-2.0)))
+
+
+def test_baseline_plus_gnn_has_no_generation():
+    model = build_model(generate=False)
+    assert not hasattr(model, 'classifier')
+    cfg = optim_cfg()
+    del cfg['cls']
+    ow = MultiOptimWrapperConstructor(cfg)(model)
+    log_vars = model.train_step(batch(), ow)
+    assert set(log_vars) == {'loss_metric', 'loss_gce'}
+
+
+def test_dropping_gen_terms():
+    model = build_model(loss_sim=None, loss_div=None)
+    log_vars = model.train_step(batch(),
+                                MultiOptimWrapperConstructor(optim_cfg())(model))
+    assert 'loss_cls' in log_vars and 'loss_sim' not in log_vars
+    assert 'loss_div' not in log_vars
+    with pytest.raises(ValueError, match='at least one'):
+        build_model(loss_cls=None, loss_sim=None, loss_div=None)
+
+
+def test_constructor_checks_ownership_and_multiplies_proxy_lr():
+    model = build_model()
+    ow = MultiOptimWrapperConstructor(optim_cfg())(model)
+    lrs = {
+        id(p): g['lr']
+        for g in ow['metric'].optimizer.param_groups for p in g['params']
+    }
+    assert lrs[id(model.loss_metric.proxies)] == pytest.approx(1.0)
+    assert lrs[id(model.neck.fc.weight)] == pytest.approx(1e-2)
+    cfg = optim_cfg()
+    cfg['metric']['modules'] = ('backbone', 'neck')
+    with pytest.raises(ValueError, match='loss_metric.proxies'):
+        MultiOptimWrapperConstructor(cfg)(model)
+    cfg = optim_cfg()
+    cfg['cls']['modules'] = ('classifier', 'neck')
+    with pytest.raises(ValueError, match='neck'):
+        MultiOptimWrapperConstructor(cfg)(model)
+    cfg = optim_cfg()
+    cfg['cls']['modules'] = ('h1', )
+    with pytest.raises(ValueError, match='does not have'):
+        MultiOptimWrapperConstructor(cfg)(model)
+
+
+def test_group_layout():
+    assert group_layout(torch.tensor([5, 2, 7, 5, 2, 7])) == (3, 2)
+    assert group_layout(torch.tensor([1, 2, 3])) == (3, 1)
+    assert group_layout(torch.tensor([4, 4, 4])) == (1, 3)
+    for bad in ([0, 1, 1, 0], [0, 1, 0, 2], [0, 1, 2, 0, 1]):
+        with pytest.raises(ValueError, match='group order'):
+            group_layout(torch.tensor(bad))
+
+
+def test_schedule_hooks_average_and_survive_resume(tmp_path):
+    """η and ω buffers: the epoch mean of the logged losses, saved in the
+    checkpoint and restored by resume; the warm-up froze the backbone."""
+    work = str(tmp_path)
+    cfg = tiny_synthetic_cfg(GCAHNG_CFG, work, max_epochs=1)
+    cfg.model.graph_head.update(num_layers=1, num_heads=2)
+    runner = Runner.from_cfg(copy.deepcopy(cfg))
+    rec = LossRecorder()
+    runner.register_hook(rec)
+    backbone_before = {}
+
+    class Snapshot(Hook):
+
+        def before_train_epoch(self, runner):  # after weight init
+            backbone_before.update({
+                k: v.clone()
+                for k, v in runner.model.backbone.state_dict().items()
+                if 'running' not in k and 'num_batches' not in k
+            })
+
+    runner.register_hook(Snapshot())
+    runner.train()
+    model = runner.model
+    mean_m = sum(r['loss_metric'] for r in rec.records) / len(rec.records)
+    mean_gen = sum(r['loss_gen'] for r in rec.records) / len(rec.records)
+    assert float(model.avg_metric_loss) == pytest.approx(mean_m, rel=1e-5)
+    assert float(model.avg_gen_loss) == pytest.approx(mean_gen, rel=1e-5)
+    assert float(model.avg_metric_loss) != INITIAL_EPOCH_LOSS
+    for k, v in model.backbone.state_dict().items():
+        if k in backbone_before:  # warm-up epoch: backbone frozen
+            assert torch.equal(v, backbone_before[k]), k
+
+    cfg2 = copy.deepcopy(cfg)
+    cfg2.train_cfg.max_epochs = 2
+    cfg2.resume = True
+    resumed = Runner.from_cfg(cfg2)
+    resumed.load_or_resume()
+    assert float(resumed.model.avg_metric_loss) == pytest.approx(mean_m)
+    assert float(resumed.model.avg_gen_loss) == pytest.approx(mean_gen)
+    assert resumed.model.hardness == pytest.approx(model.hardness)
+    assert resumed.model.balance == pytest.approx(model.balance)
