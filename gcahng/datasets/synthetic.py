@@ -19,27 +19,27 @@ from gcahng.registry import DATASETS
 # horizontal or vertical, marks come in mirror pairs or on the vertical axis.
 # --------------------------------------------------------------------------
 
-SHAPES = ('circle', 'square', 'triangle', 'star', 'cross', 'ring', 'diamond',
+SHAPES = ('circle', 'square', 'triangle', 'star', 'cross', 'ring', 'dome',
           'hexagon')
 
-# name, (background, foreground, accent, mark) in RGB.
+# name, (background, foreground, accent, mark A, mark B) in RGB.
 PALETTES = (
     ('navy-sand', ((226, 211, 170), (38, 62, 130), (120, 160, 230),
-                   (240, 60, 40))),
+                   (240, 50, 40), (250, 250, 250))),
     ('teal-cream', ((245, 236, 210), (20, 128, 120), (150, 220, 200),
-                    (40, 20, 80))),
+                    (40, 20, 80), (250, 120, 20))),
     ('red-grey', ((170, 170, 170), (190, 40, 40), (250, 150, 120),
-                  (250, 250, 80))),
+                  (250, 250, 80), (20, 20, 120))),
     ('olive-sky', ((170, 205, 235), (110, 120, 30), (210, 210, 110),
-                   (140, 20, 120))),
+                   (140, 20, 120), (250, 250, 250))),
     ('violet-mint', ((200, 240, 210), (110, 50, 150), (200, 150, 230),
-                     (250, 130, 0))),
+                     (250, 130, 0), (20, 20, 20))),
     ('orange-slate', ((70, 80, 95), (235, 140, 40), (255, 215, 140),
-                      (30, 200, 250))),
+                      (30, 200, 250), (120, 20, 40))),
     ('black-rose', ((240, 190, 200), (40, 40, 40), (140, 140, 140),
-                    (60, 220, 60))),
+                    (60, 220, 60), (240, 230, 40))),
     ('white-green', ((60, 120, 70), (235, 235, 235), (150, 180, 160),
-                     (220, 30, 90))),
+                     (220, 30, 90), (30, 60, 200))),
 )
 
 # Texture type -> variants. A genus uses one type; its species use two
@@ -65,13 +65,15 @@ MARKS = (
     ('upper-pair', ((-0.4, -0.45), (0.4, -0.45))),
     ('lower-pair', ((-0.4, 0.45), (0.4, 0.45))),
     ('column', ((0.0, -0.5), (0.0, 0.5))),
-    ('none', ()),
 )
+MARK_COLOURS = ('A', 'B')
 
 # Species inside a genus walk a Gray code over (texture variant, mark
-# layout), so class c and c + 1 differ in exactly one attribute and the two
-# "diagonal" species of a genus in two.
-SPECIES_CODES = ((0, 0), (1, 0), (1, 1), (0, 1))
+# layout, mark colour), each with two options per genus: class c and c + 1
+# differ in exactly one attribute, any two species of a genus in at most
+# three.
+SPECIES_CODES = ((0, 0, 0), (1, 0, 0), (1, 1, 0), (0, 1, 0), (0, 1, 1),
+                 (1, 1, 1), (1, 0, 1), (0, 0, 1))
 SPECIES_PER_GENUS = len(SPECIES_CODES)
 
 MAX_CLASSES = (
@@ -94,8 +96,9 @@ def _polygon(name: str) -> List[np.ndarray]:
         return [regular(48), regular(48, 0.55)]
     if name == 'square':
         return [np.array([[-.8, -.8], [.8, -.8], [.8, .8], [-.8, .8]])]
-    if name == 'diamond':
-        return [regular(4)]
+    if name == 'dome':
+        t = np.linspace(math.pi, 2 * math.pi, 33)
+        return [np.stack([np.cos(t) * 1.1, np.sin(t) * 1.1 + 0.45], axis=1)]
     if name == 'triangle':
         return [regular(3) * 1.1 + np.array([0.0, 0.15])]
     if name == 'hexagon':
@@ -119,49 +122,63 @@ _POLYGONS = {name: _polygon(name) for name in SHAPES}
 def class_attributes(num_classes: int, class_seed: int = 0) -> List[dict]:
     """Attributes of classes ``0 .. num_classes - 1``.
 
-    Classes come in genera of four species. A genus fixes the shape, the
-    palette and the texture type (a distinct combination per genus, drawn
-    from the whole vocabulary, so test genera are new combinations of seen
-    attributes); its species differ in the texture variant and/or the mark
-    layout (two options each, drawn per genus).
+    Classes come in genera of eight species. A genus fixes the shape, the
+    palette and the texture type (a distinct combination per genus; the
+    texture type cycles with the genus index, so with the default 64
+    classes the train and the test half have every texture type, and the
+    test genera are new combinations of attributes seen in training). Its species differ in the texture variant, the mark layout
+    and/or the mark colour (two options each, drawn per genus).
 
     Args:
         num_classes (int): Number of classes, at most :data:`MAX_CLASSES`.
         class_seed (int): Seed of the class design. Defaults to 0.
 
     Returns:
-        list[dict]: One dict per class with ``shape``, ``palette``,
-        ``texture``, ``texture_variant``, ``marks`` and ``name``.
+        list[dict]: One dict per class with ``shape``, ``palette`` (index),
+        ``texture``, ``texture_variant`` (index), ``marks`` (index),
+        ``mark_colour`` (0 or 1), ``genus`` and ``name``.
     """
     if not 1 <= num_classes <= MAX_CLASSES:
         raise ValueError(f'num_classes must be in [1, {MAX_CLASSES}], '
                          f'got {num_classes}')
     rng = np.random.default_rng([class_seed, 0x5EED])
     num_genera = -(-num_classes // SPECIES_PER_GENUS)
-    combos = rng.permutation(
-        len(SHAPES) * len(PALETTES) * len(TEXTURE_TYPES))[:num_genera]
+    shapes = rng.permutation(len(SHAPES))
+    palettes = rng.permutation(len(PALETTES))
+    textures = rng.permutation(len(TEXTURE_TYPES))
+    n_s, n_p, n_t = len(SHAPES), len(PALETTES), len(TEXTURE_TYPES)
     classes = []
-    for genus, combo in enumerate(combos):
-        shape = int(combo % len(SHAPES))
-        palette = int(combo // len(SHAPES) % len(PALETTES))
-        texture = TEXTURE_TYPES[combo // (len(SHAPES) * len(PALETTES))]
+    for genus in range(num_genera):
+        # g = (a * n_p + b) * n_s + r: the shape cycles fastest, the palette
+        # shifts by one each cycle of shapes and the texture type (which
+        # cycles with r) by one each n_s * n_p genera, so every genus gets a
+        # distinct combination and the first n_s genera share no shape and
+        # no palette.
+        r = genus % n_s
+        b = genus // n_s % n_p
+        a = genus // (n_s * n_p)
+        shape = SHAPES[shapes[r]]
+        palette = int(palettes[(r + b) % n_p])
+        texture = TEXTURE_TYPES[textures[(r + a) % n_t]]
         variants = rng.choice(len(TEXTURES[texture]), 2, replace=False)
         marks = rng.choice(len(MARKS), 2, replace=False)
-        for species, (tv, mk) in enumerate(SPECIES_CODES):
+        for species, (tv, mk, mc) in enumerate(SPECIES_CODES):
             class_id = genus * SPECIES_PER_GENUS + species
             if class_id >= num_classes:
                 break
             attr = dict(
-                shape=SHAPES[shape],
+                genus=genus,
+                shape=shape,
                 palette=palette,
                 texture=texture,
                 texture_variant=int(variants[tv]),
-                marks=int(marks[mk]))
+                marks=int(marks[mk]),
+                mark_colour=mc)
             variant = '-'.join(
                 f'{v:g}' for v in TEXTURES[texture][attr['texture_variant']])
-            attr['name'] = (f'{class_id:03d}_{SHAPES[shape]}_'
-                            f'{PALETTES[palette][0]}_{texture}{variant}_'
-                            f'{MARKS[attr["marks"]][0]}')
+            attr['name'] = (f'{class_id:03d}_{shape}_{PALETTES[palette][0]}_'
+                            f'{texture}{variant}_{MARKS[attr["marks"]][0]}'
+                            f'{MARK_COLOURS[mc]}')
             classes.append(attr)
     return classes
 
@@ -187,7 +204,7 @@ class _Renderer:
         self.xn = self.xs / self.w - 0.5
         self.yn = self.ys / self.h - 0.5
         self.size = float(min(self.h, self.w))
-        # [P, 4, 3] BGR
+        # [P, 5, 3] BGR
         self.palettes = np.array([p for _, p in PALETTES],
                                  dtype=np.float32)[..., ::-1].copy()
         # constant colour images, filled lazily (np.full is slow)
@@ -273,7 +290,7 @@ class _Renderer:
         img = self._plane(pal, 0).copy()
         for _ in range(rng.poisson(1.5 * d)):
             colour = self.palettes[rng.integers(len(PALETTES)),
-                                   rng.integers(4)]
+                                   rng.integers(5)]
             colour = (0.5 * colour + 0.5 * bg).tolist()
             pc = rng.uniform(0, 16, 2) * (w, h)
             axes = rng.uniform(0.04 * 16, 0.12 * 16, 2) * size
@@ -295,7 +312,7 @@ class _Renderer:
         img = cv2.blendLinear(img, obj, 1.0 - mask, mask)
 
         # marks
-        mark = self.palettes[pal, 3].tolist()
+        mark = self.palettes[pal, 3 + attr['mark_colour']].tolist()
         r = int(round(0.14 * radius * 16))
         for pos in MARKS[attr['marks']][1]:
             x, y = (mat @ np.asarray(pos) + centre) * 16
@@ -321,13 +338,14 @@ class SyntheticFineGrained(BaseDataset):
     """Procedurally generated fine-grained image dataset.
 
     Classes are combinations of a shape (circle, square, triangle, star,
-    cross, ring, diamond, hexagon), a palette (background / foreground /
+    cross, ring, dome, hexagon), a palette (background / foreground /
     accent / mark colours), a texture (stripes, dots, checker or outline,
     with a class-specific frequency, orientation or width) and marks (small
-    round glyphs at class-specific positions in the object frame). Classes
-    come in genera of four: a genus fixes shape, palette and texture type,
-    and its species differ in the texture variant and/or the mark layout, so
-    class ``c`` and ``c + 1`` differ in one attribute only (see
+    round glyphs at class-specific positions in the object frame, in one of
+    two class-specific colours). Classes come in genera of eight: a genus
+    fixes shape, palette and texture type, and its species differ in the
+    texture variant, the mark layout and/or the mark colour, so class ``c``
+    and ``c + 1`` differ in one attribute only (see
     :func:`class_attributes`). Samples vary in pose (rotation, scale,
     stretch, position), background gradient and clutter, brightness and
     colour gain, and pixel noise. All attributes are invariant under a

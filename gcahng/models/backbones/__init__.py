@@ -1,0 +1,3 @@
+from .googlenet import GoogLeNet
+
+__all__ = ['GoogLeNet']

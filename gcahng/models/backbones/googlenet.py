@@ -1,0 +1,73 @@
+from typing import Optional, Tuple
+
+import torch
+from mmengine.runner import CheckpointLoader
+from torchvision.models.googlenet import GoogLeNet as TVGoogLeNet
+
+from gcahng.registry import MODELS
+
+#: torchvision's ImageNet weights (the G512 initialisation, SPEC §2).
+GOOGLENET_IMAGENET = ('https://download.pytorch.org/models/'
+                      'googlenet-1378be20.pth')
+
+
+@MODELS.register_module()
+class GoogLeNet(TVGoogLeNet):
+    """torchvision's GoogLeNet (Inception-v1) as a backbone (SPEC §2, G512).
+
+    Returns the last inception block's feature map ``(x5b, )``, ``[B, 1024,
+    H/32, W/32]``; pooling is the neck's job (``EmbeddingNeck('avg')``, or
+    ``'max'`` for the Table-8 variant). The auxiliary heads and the ImageNet
+    classifier are dropped, so parameter names are torchvision's minus
+    ``aux1``, ``aux2`` and ``fc``: released checkpoints map one to one.
+
+    ``transform_input=True`` re-normalises an ImageNet-mean/std normalised
+    input to the ``(x - 0.5) / 0.5`` scale the torchvision ImageNet weights
+    were trained with, exactly as torchvision does.
+
+    Args:
+        transform_input (bool): See above. Defaults to True.
+        pretrained (str, optional): Path or URL of torchvision's ImageNet
+            state dict (``GOOGLENET_IMAGENET``), loaded by ``init_weights``.
+    """
+
+    def __init__(self,
+                 transform_input: bool = True,
+                 pretrained: Optional[str] = None) -> None:
+        super().__init__(
+            num_classes=1000,
+            aux_logits=False,
+            transform_input=transform_input,
+            init_weights=True)
+        del self.avgpool, self.dropout, self.fc
+        self.pretrained = pretrained
+
+    def init_weights(self) -> None:
+        """Load ``pretrained`` (torchvision names; ``fc``/``aux`` ignored)."""
+        if self.pretrained is None:
+            return
+        try:
+            state = CheckpointLoader.load_checkpoint(
+                self.pretrained, map_location='cpu')
+        except Exception as e:  # offline, missing file, ...
+            raise RuntimeError(
+                f'GoogLeNet: could not load ImageNet weights from '
+                f'{self.pretrained!r} ({type(e).__name__}: {e}). Download '
+                f'{GOOGLENET_IMAGENET} elsewhere and pass its local path as '
+                '`pretrained`, or set pretrained=None.') from None
+        state = state.get('state_dict', state)
+        state = {
+            k: v
+            for k, v in state.items() if not k.startswith(('fc.', 'aux'))
+        }
+        self.load_state_dict(state, strict=True)
+
+    def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor]:
+        x = self._transform_input(x)
+        x = self.maxpool1(self.conv1(x))
+        x = self.maxpool2(self.conv3(self.conv2(x)))
+        x = self.maxpool3(self.inception3b(self.inception3a(x)))
+        x = self.inception4c(self.inception4b(self.inception4a(x)))
+        x = self.maxpool4(self.inception4e(self.inception4d(x)))
+        x = self.inception5b(self.inception5a(x))
+        return (x, )
