@@ -24,10 +24,11 @@ setup(
     version=read_version(),
     description='Globally Correlation-Aware Hard Negative Generation '
     '(GCA-HNG) for deep metric learning, on MMEngine/mmpretrain',
-    long_description=open(osp.join(HERE, 'README.md')).read()
-    if osp.exists(osp.join(HERE, 'README.md')) else '',
+    long_description=open(osp.join(HERE, 'README.md')).read() if osp.exists(
+        osp.join(HERE, 'README.md')) else '',
     long_description_content_type='text/markdown',
-    packages=find_packages(exclude=('configs', 'tools', 'tests', 'benchmarks')),
+    packages=find_packages(
+        exclude=('configs', 'tools', 'tests', 'benchmarks')),
     python_requires='>=3.9',
     install_requires=read_requirements('runtime'),
     extras_require=dict(

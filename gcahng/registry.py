@@ -29,8 +29,7 @@ from mmpretrain.registry import \
     WEIGHT_INITIALIZERS as MMPRE_WEIGHT_INITIALIZERS
 
 
-def _child(name: str, parent: Registry, ours: str,
-           theirs: str) -> Registry:
+def _child(name: str, parent: Registry, ours: str, theirs: str) -> Registry:
     return Registry(
         name, parent=parent, scope='gcahng', locations=[ours, theirs])
 
@@ -38,12 +37,12 @@ def _child(name: str, parent: Registry, ours: str,
 RUNNERS = _child('runner', MMPRE_RUNNERS, 'gcahng.engine', 'mmpretrain.engine')
 LOOPS = _child('loop', MMPRE_LOOPS, 'gcahng.engine', 'mmpretrain.engine')
 HOOKS = _child('hook', MMPRE_HOOKS, 'gcahng.engine', 'mmpretrain.engine')
-LOG_PROCESSORS = _child('log_processor', MMPRE_LOG_PROCESSORS,
-                        'gcahng.engine', 'mmpretrain.engine')
+LOG_PROCESSORS = _child('log_processor', MMPRE_LOG_PROCESSORS, 'gcahng.engine',
+                        'mmpretrain.engine')
 OPTIMIZERS = _child('optimizer', MMPRE_OPTIMIZERS, 'gcahng.engine',
                     'mmpretrain.engine')
-OPTIM_WRAPPERS = _child('optim_wrapper', MMPRE_OPTIM_WRAPPERS,
-                        'gcahng.engine', 'mmpretrain.engine')
+OPTIM_WRAPPERS = _child('optim_wrapper', MMPRE_OPTIM_WRAPPERS, 'gcahng.engine',
+                        'mmpretrain.engine')
 OPTIM_WRAPPER_CONSTRUCTORS = _child('optimizer wrapper constructor',
                                     MMPRE_OPTIM_WRAPPER_CONSTRUCTORS,
                                     'gcahng.engine', 'mmpretrain.engine')
@@ -56,8 +55,8 @@ DATA_SAMPLERS = _child('data sampler', MMPRE_DATA_SAMPLERS, 'gcahng.datasets',
 TRANSFORMS = _child('transform', MMPRE_TRANSFORMS, 'gcahng.datasets',
                     'mmpretrain.datasets')
 MODELS = _child('model', MMPRE_MODELS, 'gcahng.models', 'mmpretrain.models')
-MODEL_WRAPPERS = _child('model_wrapper', MMPRE_MODEL_WRAPPERS,
-                        'gcahng.models', 'mmpretrain.models')
+MODEL_WRAPPERS = _child('model_wrapper', MMPRE_MODEL_WRAPPERS, 'gcahng.models',
+                        'mmpretrain.models')
 WEIGHT_INITIALIZERS = _child('weight initializer', MMPRE_WEIGHT_INITIALIZERS,
                              'gcahng.models', 'mmpretrain.models')
 METRICS = _child('metric', MMPRE_METRICS, 'gcahng.evaluation',

@@ -41,8 +41,8 @@ def tiny_synthetic_cfg(rel: str,
     n, m = batch
     crop = size - size // 8
     train_pipeline = [
-        dict(type='RandomResizedCrop', scale=crop, crop_ratio_range=(0.5,
-                                                                     1.0)),
+        dict(
+            type='RandomResizedCrop', scale=crop, crop_ratio_range=(0.5, 1.0)),
         dict(type='RandomFlip', prob=0.5, direction='horizontal'),
         dict(type='PackInputs'),
     ] if random_aug else [
@@ -82,6 +82,9 @@ class LossRecorder(Hook):
     def __init__(self) -> None:
         self.records: List[dict] = []
 
-    def after_train_iter(self, runner, batch_idx, data_batch=None,
+    def after_train_iter(self,
+                         runner,
+                         batch_idx,
+                         data_batch=None,
                          outputs=None) -> None:
         self.records.append({k: float(v) for k, v in outputs.items()})

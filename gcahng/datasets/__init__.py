@@ -1,9 +1,11 @@
 from .cars196 import Cars196
 from .cub import CUB
 from .inshop import InShop
-from .samplers import *  # noqa: F401,F403
+from .samplers import BalancedClassSampler
 from .sop import SOP
 from .synthetic import SyntheticFineGrained
 
 __all__ = [
-    'CUB', 'Cars196', 'SOP', 'InShop', 'SyntheticFineGrained', 'BalancedClassSampler']
+    'CUB', 'Cars196', 'SOP', 'InShop', 'SyntheticFineGrained',
+    'BalancedClassSampler'
+]

@@ -126,8 +126,9 @@ def class_attributes(num_classes: int, class_seed: int = 0) -> List[dict]:
     palette and the texture type (a distinct combination per genus; the
     texture type cycles with the genus index, so with the default 64
     classes the train and the test half have every texture type, and the
-    test genera are new combinations of attributes seen in training). Its species differ in the texture variant, the mark layout
-    and/or the mark colour (two options each, drawn per genus).
+    test genera are new combinations of attributes seen in training). Its
+    species differ in the texture variant, the mark layout and/or the mark
+    colour (two options each, drawn per genus).
 
     Args:
         num_classes (int): Number of classes, at most :data:`MAX_CLASSES`.
@@ -211,8 +212,8 @@ class _Renderer:
         self._planes: Dict[Tuple[int, int], np.ndarray] = {}
         # a fixed bank of pixel noise, cropped at a random offset per sample
         bank_rng = np.random.default_rng(0x0015E)
-        self.noise = bank_rng.standard_normal(
-            (2 * self.h, 2 * self.w, 3), dtype=np.float32)
+        self.noise = bank_rng.standard_normal((2 * self.h, 2 * self.w, 3),
+                                              dtype=np.float32)
         self.noise *= np.float32(self.NOISE_STD * difficulty)
 
     def _plane(self, palette: int, k: int) -> np.ndarray:
@@ -287,16 +288,17 @@ class _Renderer:
         mat = radius * rot @ np.diag([stretch, 1.0 / stretch])
 
         # background with clutter: blobs in muted colours of any palette
+        # (drawn aliased: cv2 antialiases 8-bit images only)
         img = self._plane(pal, 0).copy()
         for _ in range(rng.poisson(1.5 * d)):
             colour = self.palettes[rng.integers(len(PALETTES)),
                                    rng.integers(5)]
             colour = (0.5 * colour + 0.5 * bg).tolist()
-            pc = rng.uniform(0, 16, 2) * (w, h)
-            axes = rng.uniform(0.04 * 16, 0.12 * 16, 2) * size
-            cv2.ellipse(img, (int(pc[0]), int(pc[1])),
-                        (int(axes[0]), int(axes[1])), rng.uniform(0, 180),
-                        0, 360, colour, -1, cv2.LINE_AA, 4)
+            cx, cy = (rng.uniform(0, 16, 2) * (w, h)).astype(int).tolist()
+            ax, ay = (rng.uniform(0.04, 0.12, 2) * 16 * size).astype(int)
+            tilt = rng.uniform(0, 180)
+            cv2.ellipse(img, (cx, cy), (int(ax), int(ay)), tilt, 0, 360,
+                        colour, -1, cv2.LINE_8, 4)
 
         # shape with its texture
         contours = _POLYGONS[attr['shape']]
@@ -311,13 +313,18 @@ class _Renderer:
             self._plane(pal, 1), self._plane(pal, 2), 1.0 - tex, tex)
         img = cv2.blendLinear(img, obj, 1.0 - mask, mask)
 
-        # marks
-        mark = self.palettes[pal, 3 + attr['mark_colour']].tolist()
-        r = int(round(0.14 * radius * 16))
-        for pos in MARKS[attr['marks']][1]:
-            x, y = (mat @ np.asarray(pos) + centre) * 16
-            cv2.circle(img, (int(round(x)), int(round(y))), r, mark, -1,
-                       cv2.LINE_AA, 4)
+        # marks, antialiased through an 8-bit coverage mask
+        marks = MARKS[attr['marks']][1]
+        if marks:
+            glyphs = np.zeros((h, w), np.uint8)
+            r = int(round(0.14 * radius * 16))
+            for pos in marks:
+                x, y = ((mat @ np.asarray(pos) + centre) * 16).round()
+                cv2.circle(glyphs, (int(x), int(y)), r, 255, -1, cv2.LINE_AA,
+                           4)
+            cover = glyphs.astype(np.float32) * np.float32(1.0 / 255.0)
+            colour = self._plane(pal, 3 + attr['mark_colour'])
+            img = cv2.blendLinear(img, colour, 1.0 - cover, cover)
 
         # illumination (gradient, brightness, colour gain) and sensor noise
         gx, gy = d * rng.uniform(-0.25, 0.25, 2)

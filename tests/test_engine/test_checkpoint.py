@@ -84,8 +84,7 @@ def test_resume_reproduces_uninterrupted_run(two_epoch_run, tmp_path):
         assert a['loss_metric'] == pytest.approx(b['loss_metric'], abs=1e-5)
 
 
-def test_tools_test_evaluates_checkpoint(two_epoch_run, tmp_path,
-                                         monkeypatch):
+def test_tools_test_evaluates_checkpoint(two_epoch_run, tmp_path, monkeypatch):
     work, _ = two_epoch_run
     test_tool = load_tool('test.py')
     cfg_file = str(tmp_path / 'cfg.py')

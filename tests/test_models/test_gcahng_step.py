@@ -54,8 +54,7 @@ def optim_cfg():
             optimizer=adamw,
             clip_grad=dict(type='value', clip_value=10.0)),
         cls=dict(
-            modules=('classifier', ), optimizer=dict(type='AdamW',
-                                                     lr=1e-3)))
+            modules=('classifier', ), optimizer=dict(type='AdamW', lr=1e-3)))
 
 
 def batch(labels=(0, 3, 4, 1)):
@@ -126,8 +125,9 @@ def test_first_epoch_has_no_synthetic_loss_and_full_hardness():
     model = build_model()
     assert model.balance == pytest.approx(1.0, abs=1e-4)  # ω ≈ 1: L_syn off
     assert model.hardness == pytest.approx(1.0, abs=1e-4)  # η ≈ 1
-    log_vars = model.train_step(batch(),
-                                MultiOptimWrapperConstructor(optim_cfg())(model))
+    log_vars = model.train_step(
+        batch(),
+        MultiOptimWrapperConstructor(optim_cfg())(model))
     assert float(log_vars['loss_syn']) == pytest.approx(0.0, abs=1e-3)
     model.avg_metric_loss.fill_(2.0)
     model.avg_gen_loss.fill_(10.0)
@@ -147,8 +147,9 @@ def test_baseline_plus_gnn_has_no_generation():
 
 def test_dropping_gen_terms():
     model = build_model(loss_sim=None, loss_div=None)
-    log_vars = model.train_step(batch(),
-                                MultiOptimWrapperConstructor(optim_cfg())(model))
+    log_vars = model.train_step(
+        batch(),
+        MultiOptimWrapperConstructor(optim_cfg())(model))
     assert 'loss_cls' in log_vars and 'loss_sim' not in log_vars
     assert 'loss_div' not in log_vars
     with pytest.raises(ValueError, match='at least one'):
@@ -160,7 +161,8 @@ def test_constructor_checks_ownership_and_multiplies_proxy_lr():
     ow = MultiOptimWrapperConstructor(optim_cfg())(model)
     lrs = {
         id(p): g['lr']
-        for g in ow['metric'].optimizer.param_groups for p in g['params']
+        for g in ow['metric'].optimizer.param_groups
+        for p in g['params']
     }
     assert lrs[id(model.loss_metric.proxies)] == pytest.approx(1.0)
     assert lrs[id(model.neck.fc.weight)] == pytest.approx(1e-2)

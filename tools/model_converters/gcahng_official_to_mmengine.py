@@ -49,8 +49,7 @@ PREFIXES: Tuple[Tuple[str, str], ...] = (
     ('softmax_classifier.', 'classifier.'),
 )
 #: Converted names that our models do not have.
-DROPPED: Tuple[str, ...] = ('backbone.fc.', 'backbone.aux1.',
-                            'backbone.aux2.')
+DROPPED: Tuple[str, ...] = ('backbone.fc.', 'backbone.aux1.', 'backbone.aux2.')
 
 
 def convert(official: Dict[str, torch.Tensor]) -> 'OrderedDict':
@@ -87,8 +86,7 @@ def unwrap(checkpoint) -> Dict[str, torch.Tensor]:
     return checkpoint
 
 
-def check_against_config(state: Dict[str, torch.Tensor],
-                         config: str) -> None:
+def check_against_config(state: Dict[str, torch.Tensor], config: str) -> None:
     """Load ``state`` strictly into the model ``config`` builds."""
     from mmengine.config import Config
     from mmengine.registry import init_default_scope

@@ -66,8 +66,8 @@ class _Pool:
         if k > n:
             out = self.draw(n)
             extra = (
-                self.rng.choice(self.items, k - n) if self.shuffle else
-                np.resize(self.items, k - n))
+                self.rng.choice(self.items, k - n)
+                if self.shuffle else np.resize(self.items, k - n))
             return out + extra.tolist()
         out = self.queue[:k]
         del self.queue[:k]

@@ -40,11 +40,17 @@ class EvalProgressBarHook(Hook):
     def before_test_epoch(self, runner) -> None:
         self._start(runner, runner.test_dataloader)
 
-    def after_val_iter(self, runner, batch_idx, data_batch=None,
+    def after_val_iter(self,
+                       runner,
+                       batch_idx,
+                       data_batch=None,
                        outputs=None) -> None:
         self._update()
 
-    def after_test_iter(self, runner, batch_idx, data_batch=None,
+    def after_test_iter(self,
+                        runner,
+                        batch_idx,
+                        data_batch=None,
                         outputs=None) -> None:
         self._update()
 

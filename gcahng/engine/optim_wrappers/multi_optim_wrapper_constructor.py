@@ -51,6 +51,7 @@ class MultiOptimWrapperConstructor:
         if hasattr(model, 'module'):
             model = model.module
         wrappers, owner = {}, {}
+        children = [n for n, _ in model.named_children()]
         for name, cfg in self.optim_wrapper_cfg.items():
             cfg = copy.deepcopy(cfg)
             modules = cfg.pop('modules')
@@ -63,7 +64,7 @@ class MultiOptimWrapperConstructor:
                     raise ValueError(
                         f'optim_wrapper.{name}.modules names "{child}", '
                         f'which {type(model).__name__} does not have; its '
-                        f'children are {[n for n, _ in model.named_children()]}')
+                        f'children are {children}')
                 container.add_module(child, getattr(model, child))
             for pname, p in container.named_parameters():
                 if p.requires_grad:
@@ -73,7 +74,8 @@ class MultiOptimWrapperConstructor:
                             f'{owner[pname]} and optim_wrapper.{name}')
                     owner[pname] = name
             wrappers[name] = DefaultOptimWrapperConstructor(
-                cfg, paramwise_cfg)(container)
+                cfg, paramwise_cfg)(
+                    container)
         orphans = [
             n for n, p in model.named_parameters()
             if p.requires_grad and n not in owner

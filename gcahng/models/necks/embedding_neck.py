@@ -59,8 +59,8 @@ class EmbeddingNeck(BaseModule):
         return x.mean(dim=(2, 3)) + x.amax(dim=(2, 3))
 
     def forward(
-        self, inputs: Union[torch.Tensor, Sequence[torch.Tensor]]
-    ) -> torch.Tensor:
+            self, inputs: Union[torch.Tensor,
+                                Sequence[torch.Tensor]]) -> torch.Tensor:
         """Embed the last backbone output: ``[B, ...] -> [B, D]``."""
         x = inputs[-1] if isinstance(inputs, (tuple, list)) else inputs
         return self.fc(self.bn(self.pool(x)))

@@ -74,7 +74,9 @@ class DMLRetriever(BaseModel):
                     p.requires_grad_(False)
 
     def _backbone_norms(self) -> List[nn.Module]:
-        return [m for m in self.backbone.modules() if isinstance(m, _BatchNorm)]
+        return [
+            m for m in self.backbone.modules() if isinstance(m, _BatchNorm)
+        ]
 
     def train(self, mode: bool = True) -> 'DMLRetriever':
         super().train(mode)
