@@ -123,12 +123,17 @@ def class_attributes(num_classes: int, class_seed: int = 0) -> List[dict]:
     """Attributes of classes ``0 .. num_classes - 1``.
 
     Classes come in genera of eight species. A genus fixes the shape, the
-    palette and the texture type (a distinct combination per genus; the
-    texture type cycles with the genus index, so with the default 64
-    classes the train and the test half have every texture type, and the
-    test genera are new combinations of attributes seen in training). Its
-    species differ in the texture variant, the mark layout and/or the mark
-    colour (two options each, drawn per genus).
+    palette and the texture type; its species differ in the texture
+    variant, the mark layout and/or the mark colour (two options each,
+    drawn per genus), walking a Gray code so that class ``c`` and ``c + 1``
+    of a genus differ in one attribute.
+
+    Genera come in rounds of four that use the same four shapes, palettes
+    and texture types in a new combination (a Latin-square shift): with the
+    default 64 classes the train half (genera 0-3) and the test half
+    (genera 4-7) see the same attribute values, and each test genus shares
+    at most one of shape, palette and texture type with any train genus.
+    Every genus is a distinct combination, up to :data:`MAX_CLASSES`.
 
     Args:
         num_classes (int): Number of classes, at most :data:`MAX_CLASSES`.
@@ -147,20 +152,18 @@ def class_attributes(num_classes: int, class_seed: int = 0) -> List[dict]:
     shapes = rng.permutation(len(SHAPES))
     palettes = rng.permutation(len(PALETTES))
     textures = rng.permutation(len(TEXTURE_TYPES))
-    n_s, n_p, n_t = len(SHAPES), len(PALETTES), len(TEXTURE_TYPES)
     classes = []
     for genus in range(num_genera):
-        # g = (a * n_p + b) * n_s + r: the shape cycles fastest, the palette
-        # shifts by one each cycle of shapes and the texture type (which
-        # cycles with r) by one each n_s * n_p genera, so every genus gets a
-        # distinct combination and the first n_s genera share no shape and
-        # no palette.
-        r = genus % n_s
-        b = genus // n_s % n_p
-        a = genus // (n_s * n_p)
-        shape = SHAPES[shapes[r]]
-        palette = int(palettes[(r + b) % n_p])
-        texture = TEXTURE_TYPES[textures[(r + a) % n_t]]
+        # genus = (block * 16 + rnd) * 4 + r: shape r, palette r + a and
+        # texture r + b (mod 4), with the shifts (a, b) of round ``rnd``
+        # changing both coordinates from one round to the next; a block
+        # of 16 rounds uses 4 shapes and 4 palettes, the next block
+        # swaps in the other 4 shapes and/or palettes.
+        r, rnd, block = genus % 4, genus // 4 % 16, genus // 64
+        a, b = rnd % 4, (2 * rnd + rnd // 4) % 4
+        shape = SHAPES[shapes[r + 4 * (block % 2)]]
+        palette = int(palettes[(r + a) % 4 + 4 * (block // 2)])
+        texture = TEXTURE_TYPES[textures[(r + b) % 4]]
         variants = rng.choice(len(TEXTURES[texture]), 2, replace=False)
         marks = rng.choice(len(MARKS), 2, replace=False)
         for species, (tv, mk, mc) in enumerate(SPECIES_CODES):

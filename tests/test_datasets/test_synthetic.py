@@ -30,15 +30,20 @@ def test_class_design():
         a, b = attrs[c], attrs[c + 1]
         if a['genus'] != b['genus']:
             continue
-        assert (a['shape'], a['palette'], a['texture']) == \
-            (b['shape'], b['palette'], b['texture'])
+        assert all(a[k] == b[k] for k in ('shape', 'palette', 'texture'))
         diff = sum(a[k] != b[k]
                    for k in ('texture_variant', 'marks', 'mark_colour'))
         assert diff == 1
     assert attrs[SPECIES_PER_GENUS]['genus'] == 1
-    # both halves see every texture type
-    assert {a['texture'] for a in attrs[:32]} == \
-        {a['texture'] for a in attrs[32:]}
+    # the test half recombines the attribute values of the train half:
+    # same shapes, palettes and texture types, new genus combinations
+    for key in ('shape', 'palette', 'texture'):
+        assert {a[key] for a in attrs[:32]} == {a[key] for a in attrs[32:]}
+    # ... and a test genus shares at most one of them with any train genus
+    for a in attrs[32:]:
+        for b in attrs[:32]:
+            assert sum(a[k] == b[k]
+                       for k in ('shape', 'palette', 'texture')) <= 1
     # the whole design space is distinct too
     assert len({_attr_key(a) for a in class_attributes(MAX_CLASSES)}) == \
         MAX_CLASSES

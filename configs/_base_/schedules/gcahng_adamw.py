@@ -36,3 +36,13 @@ custom_hooks = [
 train_cfg = dict(by_epoch=True, max_epochs=100, val_interval=5)
 val_cfg = dict()
 test_cfg = dict()
+
+# DDP: a model with three optimisers and its own train_step cannot go
+# through MMDistributedDataParallel.train_step. Each child is wrapped on its
+# own; the graph head runs twice per iteration and leaves read-outs unused
+# in each pass (λ in stage 2, node logits in stage 4), hence
+# find_unused_parameters.
+model_wrapper_cfg = dict(
+    type='MMSeparateDistributedDataParallel',
+    broadcast_buffers=False,
+    find_unused_parameters=True)
