@@ -230,3 +230,46 @@ def test_schedule_hooks_average_and_survive_resume(tmp_path):
     assert float(resumed.model.avg_gen_loss) == pytest.approx(mean_gen)
     assert resumed.model.hardness == pytest.approx(model.hardness)
     assert resumed.model.balance == pytest.approx(model.balance)
+
+
+def _amp_wrapper(params, init_scale):
+    """An ``AmpOptimWrapper`` with a CPU ``GradScaler`` (mmengine's own
+    constructor insists on a GPU)."""
+    from mmengine.optim import AmpOptimWrapper, OptimWrapper
+    ow = AmpOptimWrapper.__new__(AmpOptimWrapper)
+    OptimWrapper.__init__(ow, torch.optim.SGD(params, lr=0.1))
+    ow.loss_scaler = torch.amp.GradScaler('cpu', init_scale=init_scale)
+    ow._scale_update_param, ow.cast_dtype = None, None
+    return ow
+
+
+def test_backward_shared_gives_each_scaler_its_own_scale():
+    from mmengine.optim import OptimWrapper
+
+    from gcahng.models.retrievers.gcahng import backward_shared
+    torch.manual_seed(0)
+    a, b = torch.nn.Linear(3, 3), torch.nn.Linear(3, 1)
+    x = torch.randn(5, 3)
+    ref_a, ref_b = copy.deepcopy(a), copy.deepcopy(b)
+    plain = [
+        OptimWrapper(torch.optim.SGD(ref_a.parameters(), lr=0.1)),
+        OptimWrapper(torch.optim.SGD(ref_b.parameters(), lr=0.1))
+    ]
+    backward_shared(ref_b(ref_a(x)).pow(2).mean(), plain)
+    for ow in plain:
+        ow.step()
+
+    amp = [
+        _amp_wrapper(a.parameters(), 2.**10),
+        _amp_wrapper(b.parameters(), 2.**4)
+    ]
+    backward_shared(b(a(x)).pow(2).mean(), amp)
+    # each wrapper's gradients carry its own scale
+    assert torch.allclose(b.weight.grad, ref_b.weight.grad * 2.**4)
+    assert torch.allclose(a.weight.grad, ref_a.weight.grad * 2.**10)
+    for ow in amp:
+        ow.step()
+    for p, q in zip(
+            list(a.parameters()) + list(b.parameters()),
+            list(ref_a.parameters()) + list(ref_b.parameters())):
+        assert torch.allclose(p, q, atol=1e-6)

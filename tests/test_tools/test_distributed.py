@@ -1,0 +1,66 @@
+"""2-process DDP on CPU (gloo) through tools/dist_train.sh and
+tools/dist_test.sh, on the built-in dataset."""
+import json
+import os
+import os.path as osp
+import socket
+import subprocess
+import sys
+
+import pytest
+from helpers import REPO, tiny_synthetic_cfg
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]
+
+
+def run(cmd, **env):
+    full_env = dict(os.environ, **env)
+    full_env['PATH'] = (
+        osp.dirname(sys.executable) + os.pathsep + full_env.get('PATH', ''))
+    full_env['PYTHONPATH'] = osp.join(REPO, 'tests')
+    proc = subprocess.run(
+        cmd,
+        cwd=REPO,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=600)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return proc
+
+
+@pytest.mark.parametrize('rel', ['gcahng/r18_pa_synthetic.py'])
+def test_two_process_ddp_train_and_test(rel, tmp_path):
+    work = str(tmp_path / 'work')
+    cfg = tiny_synthetic_cfg(
+        rel, work, max_epochs=2, train_classes=4, per_class=8)
+    cfg.model.graph_head.update(num_layers=1, num_heads=2)
+    cfg.custom_imports = dict(imports=['ddp_check_hook'])
+    cfg.custom_hooks = list(
+        cfg.custom_hooks) + [dict(type='ParamChecksumHook')]
+    cfg.val_dataloader.batch_size = 5  # uneven split over the 2 ranks
+    cfg_file = str(tmp_path / 'cfg.py')
+    cfg.dump(cfg_file)
+
+    run(['bash', 'tools/dist_train.sh', cfg_file, '2'], PORT=str(free_port()))
+    ranks = [
+        json.load(open(osp.join(work, f'params_rank{r}.json'))) for r in (0, 1)
+    ]
+    assert ranks[0]['world_size'] == 2
+    assert ranks[0]['sums'].keys() == ranks[1]['sums'].keys()
+    for name, value in ranks[0]['sums'].items():
+        assert value == pytest.approx(ranks[1]['sums'][name], abs=1e-6), name
+
+    ckpt = osp.join(work, 'epoch_2.pth')
+    ddp_out, single_out = str(tmp_path / 'ddp.json'), str(tmp_path / 's.json')
+    run(['bash', 'tools/dist_test.sh', cfg_file, ckpt, '2', '--out', ddp_out],
+        PORT=str(free_port()))
+    run([sys.executable, 'tools/test.py', cfg_file, ckpt, '--out', single_out])
+    ddp, single = json.load(open(ddp_out)), json.load(open(single_out))
+    assert ddp['retrieval/num_queries'] == single['retrieval/num_queries']
+    for key, value in single.items():
+        assert ddp[key] == pytest.approx(value, abs=1e-6), key
