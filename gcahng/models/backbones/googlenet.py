@@ -1,10 +1,10 @@
 from typing import Optional, Tuple
 
 import torch
-from mmengine.runner import CheckpointLoader
 from torchvision.models.googlenet import GoogLeNet as TVGoogLeNet
 
 from gcahng.registry import MODELS
+from .pretrained import load_exactly, load_pretrained_state_dict
 
 #: torchvision's ImageNet weights (the G512 initialisation, SPEC §2).
 GOOGLENET_IMAGENET = ('https://download.pytorch.org/models/'
@@ -27,8 +27,10 @@ class GoogLeNet(TVGoogLeNet):
 
     Args:
         transform_input (bool): See above. Defaults to True.
-        pretrained (str, optional): Path or URL of torchvision's ImageNet
-            state dict (``GOOGLENET_IMAGENET``), loaded by ``init_weights``.
+        pretrained (str, optional): Path, URL or ``'torchvision://googlenet'``
+            of torchvision's ImageNet state dict (``GOOGLENET_IMAGENET``),
+            loaded by ``init_weights`` (see ``pretrained.py`` for the sources
+            and the offline error). Defaults to None (random weights).
     """
 
     def __init__(self,
@@ -43,26 +45,24 @@ class GoogLeNet(TVGoogLeNet):
         self.pretrained = pretrained
 
     def init_weights(self) -> None:
-        """Load ``pretrained`` (torchvision names; ``fc``/``aux`` ignored)."""
+        """Load ``pretrained`` (torchvision names; ``fc``/``aux`` ignored).
+
+        Raises:
+            PretrainedWeightsError: ``pretrained`` cannot be read (offline,
+                missing file) or does not match the model key for key.
+        """
         if self.pretrained is None:
             return
-        try:
-            state = CheckpointLoader.load_checkpoint(
-                self.pretrained, map_location='cpu')
-        except Exception as e:  # offline, missing file, ...
-            raise RuntimeError(
-                f'GoogLeNet: could not load ImageNet weights from '
-                f'{self.pretrained!r} ({type(e).__name__}: {e}). Download '
-                f'{GOOGLENET_IMAGENET} elsewhere and pass its local path as '
-                '`pretrained`, or set pretrained=None.') from None
-        state = state.get('state_dict', state)
+        state = load_pretrained_state_dict(
+            self.pretrained, 'GoogLeNet', official=GOOGLENET_IMAGENET)
         state = {
             k: v
             for k, v in state.items() if not k.startswith(('fc.', 'aux'))
         }
-        self.load_state_dict(state, strict=True)
+        load_exactly(self, state, 'GoogLeNet', self.pretrained)
 
     def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor]:
+        """``[B, 3, H, W]`` -> ``(x5b, )``, ``[B, 1024, H/32, W/32]``."""
         x = self._transform_input(x)
         x = self.maxpool1(self.conv1(x))
         x = self.maxpool2(self.conv3(self.conv2(x)))
