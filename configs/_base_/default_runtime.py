@@ -22,7 +22,11 @@ env_cfg = dict(
     dist_cfg=dict(backend='nccl'),
 )
 
-vis_backends = [dict(type='LocalVisBackend')]
+# TensorBoard event files too when tensorboard is installed (a no-op else).
+vis_backends = [
+    dict(type='LocalVisBackend'),
+    dict(type='OptionalTensorboardVisBackend')
+]
 visualizer = dict(type='Visualizer', vis_backends=vis_backends)
 
 log_processor = dict(window_size=20)

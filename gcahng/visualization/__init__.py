@@ -1,1 +1,4 @@
-"""Visualisation components (none of our own yet)."""
+"""Visualisation components: vis backends."""
+from .optional_tensorboard_backend import OptionalTensorboardVisBackend
+
+__all__ = ['OptionalTensorboardVisBackend']
