@@ -88,3 +88,48 @@ class LossRecorder(Hook):
                          data_batch=None,
                          outputs=None) -> None:
         self.records.append({k: float(v) for k, v in outputs.items()})
+
+
+def _shrink_pipeline(pipeline: list, size: int) -> None:
+    """Make the 224-pixel pipelines of the benchmark configs ``size``."""
+    for step in pipeline:
+        if step['type'] == 'RandomResizedCrop':
+            step['scale'] = size
+        elif step['type'] == 'ResizeEdge':
+            step['scale'] = size + size // 8
+        elif step['type'] == 'CenterCrop':
+            step['crop_size'] = size
+
+
+def tiny_fixture_cfg(rel: str,
+                     work_dir: str,
+                     roots: dict,
+                     size: int = 32,
+                     num_classes: int = 3) -> Config:
+    """A benchmark config from ``configs/`` shrunk for a CPU test on the
+    miniature of its dataset (``roots``: dataset type -> data_root, with
+    ``num_classes`` training classes): ``size``-pixel images, ``N =
+    num_classes`` (M as configured), no pretrained weights, no workers."""
+    cfg = Config.fromfile(config_path(rel))
+    for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        loader = cfg[key]
+        loader.dataset.data_root = roots[loader.dataset.type]
+        _shrink_pipeline(loader.dataset.pipeline, size)
+        loader.update(num_workers=0, persistent_workers=False)
+    sampler = cfg.train_dataloader.sampler
+    sampler.num_classes_per_batch = num_classes
+    cfg.train_dataloader.batch_size = (
+        num_classes * sampler.num_samples_per_class)
+    model = cfg.model
+    model.backbone.pop('init_cfg', None)
+    if 'pretrained' in model.backbone:
+        model.backbone.pretrained = None
+    if 'img_size' in model.backbone:
+        model.backbone.img_size = size
+    if 'num_classes' in model.loss_metric:
+        model.loss_metric.num_classes = num_classes
+    if 'graph_head' in model:
+        model.graph_head.num_classes = num_classes
+    cfg.default_hooks.logger.interval = 1
+    cfg.work_dir = work_dir
+    return cfg

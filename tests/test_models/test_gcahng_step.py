@@ -139,8 +139,9 @@ def test_baseline_plus_gnn_has_no_generation():
     model = build_model(generate=False)
     assert not hasattr(model, 'classifier')
     cfg = optim_cfg()
-    del cfg['cls']
+    cfg['cls'] = None  # as configs/ablations/table3_baseline_gnn_* do
     ow = MultiOptimWrapperConstructor(cfg)(model)
+    assert set(ow.keys()) == {'metric', 'graph'}
     log_vars = model.train_step(batch(), ow)
     assert set(log_vars) == {'loss_metric', 'loss_gce'}
 

@@ -30,6 +30,10 @@ class MultiOptimWrapperConstructor:
                     custom_keys={'loss_metric.proxies': dict(lr_mult=100)})),
             graph=dict(modules=('graph_head', ), ...),
             cls=dict(modules=('classifier', ), ...))
+
+    An entry set to ``None`` is left out, so an inheriting config can drop a
+    wrapper whose modules its model lacks (``optim_wrapper = dict(cls=None)``
+    for the "Baseline + GNN" ablation, which has no h₁).
     """
 
     def __init__(self,
@@ -39,7 +43,10 @@ class MultiOptimWrapperConstructor:
             raise ValueError(
                 'MultiOptimWrapperConstructor: put paramwise_cfg inside each '
                 f'wrapper ({list(optim_wrapper_cfg)}), not at the top level')
-        self.optim_wrapper_cfg = copy.deepcopy(dict(optim_wrapper_cfg))
+        self.optim_wrapper_cfg = {
+            name: copy.deepcopy(cfg)
+            for name, cfg in optim_wrapper_cfg.items() if cfg is not None
+        }
         for name, cfg in self.optim_wrapper_cfg.items():
             if not isinstance(cfg, dict) or not cfg.get('modules'):
                 raise ValueError(

@@ -1,0 +1,20 @@
+# DN384 metric model (SPEC §2): DINO ViT-S/16 -> CLS token of the last layer
+# -> BN1d -> Linear(384, 384) with orthogonal weight and zero bias.
+# Leaf configs set `loss_metric`.
+embed_dim = 384
+model = dict(
+    type='DMLRetriever',
+    backbone=dict(
+        type='DINOVisionTransformer',
+        arch='deit-small',
+        patch_size=16,
+        img_size=224,
+        pretrained='https://dl.fbaipublicfiles.com/dino/'
+        'dino_deitsmall16_pretrain/dino_deitsmall16_pretrain.pth'),
+    neck=dict(
+        type='EmbeddingNeck',
+        in_channels=384,
+        out_channels=embed_dim,
+        pooling='none',
+        orthogonal_init=True),
+)

@@ -1,0 +1,17 @@
+# R512 metric model (SPEC §2): ImageNet ResNet-50 -> global average + global
+# max pool (summed) -> BN1d -> Linear(2048, 512). Leaf configs set
+# `loss_metric` (NP+ or PA) and `frozen_bn2d` (True for CUB/Cars196).
+embed_dim = 512
+model = dict(
+    type='DMLRetriever',
+    backbone=dict(
+        type='TorchvisionResNet',
+        depth=50,
+        out_indices=(3, ),
+        pretrained='torchvision://resnet50'),
+    neck=dict(
+        type='EmbeddingNeck',
+        in_channels=2048,
+        out_channels=embed_dim,
+        pooling='avgmax'),
+)

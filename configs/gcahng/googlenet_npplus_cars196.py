@@ -1,0 +1,33 @@
+# GCA-HNG, G512 (GoogLeNet, avg pool, D=512), modified N-pair (NP+), Cars196.
+# SPEC §7 row "G512 Cars196".
+# Paper (SPEC §10): R@1 84.1, RP 37.9, M@R 27.5.
+_base_ = [
+    '../_base_/models/googlenet_gcahng.py',
+    '../_base_/datasets/cars196.py',
+    '../_base_/schedules/gcahng_adamw.py',
+    '../_base_/default_runtime.py',
+]
+
+model = dict(
+    frozen_bn2d=True,
+    loss_metric=dict(type='NPairLoss', reg_weight=3e-3),
+    graph_head=dict(
+        num_classes={{_base_.num_train_classes}}, num_layers=2, num_heads=4),
+    loss_sim=dict(loss_weight=10.0),  # w_sim
+    loss_div=dict(loss_weight=0.1),  # 0.01 * w_div, w_div = 10
+    hardness_alpha=4.0,
+    balance_beta=30.0)
+optim_wrapper = dict(
+    metric=dict(optimizer=dict(lr=1e-4)), graph=dict(optimizer=dict(lr=3e-4)))
+param_scheduler = dict(
+    metric=[dict(type='StepLR', by_epoch=True, step_size=30, gamma=0.5)],
+    graph=[
+        dict(type='CosineAnnealingLR', by_epoch=True, T_max=200, eta_min=0.0)
+    ],
+    cls=[])
+custom_hooks = [
+    dict(type='BackboneWarmupHook', warmup_epochs=1),
+    dict(type='HardnessScheduleHook'),
+    dict(type='BalanceFactorHook'),
+]
+train_cfg = dict(max_epochs=200)
