@@ -1,4 +1,5 @@
-# Baseline (no hard negative generation), DN384 (DINO ViT-S/16, CLS token, D=384), modified N-pair (NP+), CUB-200-2011.
+# Baseline (no hard negative generation), DN384 (DINO ViT-S/16, CLS token,
+# D=384), modified N-pair (NP+), CUB-200-2011.
 # SPEC §7 row "DN384 CUB-200-2011".
 # Twin of configs/gcahng/dino-s16_npplus_cub.py: same model, data, seed and
 # metric-model schedule, without the graph head and CACAI.

@@ -1,4 +1,5 @@
-# Baseline (no hard negative generation), DN384 (DINO ViT-S/16, CLS token, D=384), modified N-pair (NP+), InShop.
+# Baseline (no hard negative generation), DN384 (DINO ViT-S/16, CLS token,
+# D=384), modified N-pair (NP+), InShop.
 # SPEC §7 row "DN384 InShop".
 # Twin of configs/gcahng/dino-s16_npplus_inshop.py: same model, data, seed and
 # metric-model schedule, without the graph head and CACAI.

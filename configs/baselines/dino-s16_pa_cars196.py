@@ -1,4 +1,5 @@
-# Baseline (no hard negative generation), DN384 (DINO ViT-S/16, CLS token, D=384), Proxy Anchor (PA), Cars196.
+# Baseline (no hard negative generation), DN384 (DINO ViT-S/16, CLS token,
+# D=384), Proxy Anchor (PA), Cars196.
 # SPEC §7 row "DN384 Cars196".
 # Twin of configs/gcahng/dino-s16_pa_cars196.py: same model, data, seed and
 # metric-model schedule, without the graph head and CACAI.

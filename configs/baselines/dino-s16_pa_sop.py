@@ -1,4 +1,5 @@
-# Baseline (no hard negative generation), DN384 (DINO ViT-S/16, CLS token, D=384), Proxy Anchor (PA), Stanford Online Products.
+# Baseline (no hard negative generation), DN384 (DINO ViT-S/16, CLS token,
+# D=384), Proxy Anchor (PA), Stanford Online Products.
 # SPEC §7 row "DN384 SOP".
 # Twin of configs/gcahng/dino-s16_pa_sop.py: same model, data, seed and
 # metric-model schedule, without the graph head and CACAI.

@@ -1,4 +1,5 @@
-# Baseline (no hard negative generation), G512 (GoogLeNet, avg pool, D=512), N-pair (NP, 40x2 batches), Cars196.
+# Baseline (no hard negative generation), G512 (GoogLeNet, avg pool, D=512),
+# N-pair (NP, 40x2 batches), Cars196.
 # SPEC §7 row "G512 Cars196".
 # Twin of configs/gcahng/googlenet_np_cars196.py: same model, data, seed and
 # metric-model schedule, without the graph head and CACAI.

@@ -1,6 +1,8 @@
-# Baseline (no hard negative generation), G512 (GoogLeNet, avg pool, D=512), modified N-pair (NP+), Cars196.
+# Baseline (no hard negative generation), G512 (GoogLeNet, avg pool, D=512),
+# modified N-pair (NP+), Cars196.
 # SPEC §7 row "G512 Cars196".
-# Twin of configs/gcahng/googlenet_npplus_cars196.py: same model, data, seed and
+# Twin of configs/gcahng/googlenet_npplus_cars196.py: same model, data, seed
+# and
 # metric-model schedule, without the graph head and CACAI.
 _base_ = [
     '../_base_/models/googlenet.py',

@@ -1,4 +1,5 @@
-# Baseline (no hard negative generation), G512 (GoogLeNet, avg pool, D=512), modified N-pair (NP+), CUB-200-2011.
+# Baseline (no hard negative generation), G512 (GoogLeNet, avg pool, D=512),
+# modified N-pair (NP+), CUB-200-2011.
 # SPEC §7 row "G512 CUB-200-2011".
 # Twin of configs/gcahng/googlenet_npplus_cub.py: same model, data, seed and
 # metric-model schedule, without the graph head and CACAI.

@@ -1,4 +1,5 @@
-# Baseline (no hard negative generation), G512 (GoogLeNet, avg pool, D=512), modified N-pair (NP+), Stanford Online Products.
+# Baseline (no hard negative generation), G512 (GoogLeNet, avg pool, D=512),
+# modified N-pair (NP+), Stanford Online Products.
 # SPEC §7 row "G512 SOP".
 # Twin of configs/gcahng/googlenet_npplus_sop.py: same model, data, seed and
 # metric-model schedule, without the graph head and CACAI.

@@ -1,4 +1,5 @@
-# Baseline (no hard negative generation), G512 (GoogLeNet, avg pool, D=512), Proxy Anchor (PA), CUB-200-2011.
+# Baseline (no hard negative generation), G512 (GoogLeNet, avg pool, D=512),
+# Proxy Anchor (PA), CUB-200-2011.
 # SPEC §7 row "G512 CUB-200-2011".
 # Twin of configs/gcahng/googlenet_pa_cub.py: same model, data, seed and
 # metric-model schedule, without the graph head and CACAI.

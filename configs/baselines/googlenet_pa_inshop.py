@@ -1,4 +1,5 @@
-# Baseline (no hard negative generation), G512 (GoogLeNet, avg pool, D=512), Proxy Anchor (PA), InShop.
+# Baseline (no hard negative generation), G512 (GoogLeNet, avg pool, D=512),
+# Proxy Anchor (PA), InShop.
 # SPEC §7 row "G512 InShop".
 # Twin of configs/gcahng/googlenet_pa_inshop.py: same model, data, seed and
 # metric-model schedule, without the graph head and CACAI.

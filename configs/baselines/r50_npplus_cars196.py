@@ -1,4 +1,5 @@
-# Baseline (no hard negative generation), R512 (ResNet-50, avg+max pool, D=512), modified N-pair (NP+), Cars196.
+# Baseline (no hard negative generation), R512 (ResNet-50, avg+max pool,
+# D=512), modified N-pair (NP+), Cars196.
 # SPEC §7 row "R512 Cars196".
 # Paper baseline (SPEC §10): R@1 84.8.
 # Twin of configs/gcahng/r50_npplus_cars196.py: same model, data, seed and

@@ -1,4 +1,5 @@
-# Baseline (no hard negative generation), R512 (ResNet-50, avg+max pool, D=512), modified N-pair (NP+), InShop.
+# Baseline (no hard negative generation), R512 (ResNet-50, avg+max pool,
+# D=512), modified N-pair (NP+), InShop.
 # SPEC §7 row "R512 InShop".
 # Paper baseline (SPEC §10): R@1 89.6.
 # Twin of configs/gcahng/r50_npplus_inshop.py: same model, data, seed and

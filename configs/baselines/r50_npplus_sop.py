@@ -1,4 +1,5 @@
-# Baseline (no hard negative generation), R512 (ResNet-50, avg+max pool, D=512), modified N-pair (NP+), Stanford Online Products.
+# Baseline (no hard negative generation), R512 (ResNet-50, avg+max pool,
+# D=512), modified N-pair (NP+), Stanford Online Products.
 # SPEC §7 row "R512 SOP".
 # Paper baseline (SPEC §10): R@1 78.1.
 # Twin of configs/gcahng/r50_npplus_sop.py: same model, data, seed and

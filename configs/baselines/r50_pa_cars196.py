@@ -1,4 +1,5 @@
-# Baseline (no hard negative generation), R512 (ResNet-50, avg+max pool, D=512), Proxy Anchor (PA), Cars196.
+# Baseline (no hard negative generation), R512 (ResNet-50, avg+max pool,
+# D=512), Proxy Anchor (PA), Cars196.
 # SPEC §7 row "R512 Cars196".
 # Paper baseline (SPEC §10): R@1 88.4.
 # Twin of configs/gcahng/r50_pa_cars196.py: same model, data, seed and

@@ -1,4 +1,5 @@
-# Baseline (no hard negative generation), R512 (ResNet-50, avg+max pool, D=512), Proxy Anchor (PA), CUB-200-2011.
+# Baseline (no hard negative generation), R512 (ResNet-50, avg+max pool,
+# D=512), Proxy Anchor (PA), CUB-200-2011.
 # SPEC §7 row "R512 CUB-200-2011".
 # Paper baseline (SPEC §10): R@1 68.5.
 # Twin of configs/gcahng/r50_pa_cub.py: same model, data, seed and

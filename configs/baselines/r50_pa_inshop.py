@@ -1,4 +1,5 @@
-# Baseline (no hard negative generation), R512 (ResNet-50, avg+max pool, D=512), Proxy Anchor (PA), InShop.
+# Baseline (no hard negative generation), R512 (ResNet-50, avg+max pool,
+# D=512), Proxy Anchor (PA), InShop.
 # SPEC §7 row "R512 InShop".
 # Paper baseline (SPEC §10): R@1 92.2.
 # Twin of configs/gcahng/r50_pa_inshop.py: same model, data, seed and

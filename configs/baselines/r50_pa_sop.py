@@ -1,4 +1,5 @@
-# Baseline (no hard negative generation), R512 (ResNet-50, avg+max pool, D=512), Proxy Anchor (PA), Stanford Online Products.
+# Baseline (no hard negative generation), R512 (ResNet-50, avg+max pool,
+# D=512), Proxy Anchor (PA), Stanford Online Products.
 # SPEC §7 row "R512 SOP".
 # Paper baseline (SPEC §10): R@1 80.6.
 # Twin of configs/gcahng/r50_pa_sop.py: same model, data, seed and

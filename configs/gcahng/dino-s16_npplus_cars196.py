@@ -1,4 +1,5 @@
-# GCA-HNG, DN384 (DINO ViT-S/16, CLS token, D=384), modified N-pair (NP+), Cars196.
+# GCA-HNG, DN384 (DINO ViT-S/16, CLS token, D=384), modified N-pair (NP+),
+# Cars196.
 # SPEC §7 row "DN384 Cars196".
 # Paper (SPEC §10): R@1 90.0, RP 43.6, M@R 34.1.
 _base_ = [

@@ -1,4 +1,5 @@
-# GCA-HNG, DN384 (DINO ViT-S/16, CLS token, D=384), modified N-pair (NP+), CUB-200-2011.
+# GCA-HNG, DN384 (DINO ViT-S/16, CLS token, D=384), modified N-pair (NP+),
+# CUB-200-2011.
 # SPEC §7 row "DN384 CUB-200-2011".
 # Paper (SPEC §10): R@1 78.5, RP 44.4, M@R 33.9.
 _base_ = [

@@ -1,4 +1,5 @@
-# GCA-HNG, DN384 (DINO ViT-S/16, CLS token, D=384), modified N-pair (NP+), InShop.
+# GCA-HNG, DN384 (DINO ViT-S/16, CLS token, D=384), modified N-pair (NP+),
+# InShop.
 # SPEC §7 row "DN384 InShop".
 # Paper (SPEC §10): R@1 92.9, RP 72.6, M@R 70.1.
 _base_ = [

@@ -1,4 +1,5 @@
-# GCA-HNG, DN384 (DINO ViT-S/16, CLS token, D=384), modified N-pair (NP+), Stanford Online Products.
+# GCA-HNG, DN384 (DINO ViT-S/16, CLS token, D=384), modified N-pair (NP+),
+# Stanford Online Products.
 # SPEC §7 row "DN384 SOP".
 # Paper (SPEC §10): R@1 85.5, RP 65.2, M@R 62.6.
 _base_ = [

@@ -1,4 +1,5 @@
-# GCA-HNG, DN384 (DINO ViT-S/16, CLS token, D=384), Proxy Anchor (PA), CUB-200-2011.
+# GCA-HNG, DN384 (DINO ViT-S/16, CLS token, D=384), Proxy Anchor (PA),
+# CUB-200-2011.
 # SPEC §7 row "DN384 CUB-200-2011".
 # Paper (SPEC §10): R@1 80.4, RP 47.2, M@R 37.6.
 # PA keeps the NP+ settings with w_div giving lambda_2 = 0.01 (w_div = 20).

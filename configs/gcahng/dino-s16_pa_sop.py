@@ -1,4 +1,5 @@
-# GCA-HNG, DN384 (DINO ViT-S/16, CLS token, D=384), Proxy Anchor (PA), Stanford Online Products.
+# GCA-HNG, DN384 (DINO ViT-S/16, CLS token, D=384), Proxy Anchor (PA), Stanford
+# Online Products.
 # SPEC §7 row "DN384 SOP".
 # Paper (SPEC §10): R@1 85.9, RP 65.6, M@R 63.1.
 # PA keeps the NP+ settings with w_div giving lambda_2 = 0.01 (w_div = 20).

@@ -1,4 +1,5 @@
-# GCA-HNG, G512 (GoogLeNet, avg pool, D=512), N-pair (NP, 40x2 batches), Cars196.
+# GCA-HNG, G512 (GoogLeNet, avg pool, D=512), N-pair (NP, 40x2 batches),
+# Cars196.
 # SPEC §7 row "G512 Cars196".
 # Paper (SPEC §10): R@1 83.5, RP 37.5, M@R 27.1.
 _base_ = [

@@ -1,4 +1,5 @@
-# GCA-HNG, G512 (GoogLeNet, avg pool, D=512), N-pair (NP, 40x2 batches), CUB-200-2011.
+# GCA-HNG, G512 (GoogLeNet, avg pool, D=512), N-pair (NP, 40x2 batches),
+# CUB-200-2011.
 # SPEC §7 row "G512 CUB-200-2011".
 # Paper (SPEC §10): R@1 63.6, RP 34.7, M@R 23.6.
 _base_ = [

@@ -1,4 +1,5 @@
-# GCA-HNG, G512 (GoogLeNet, avg pool, D=512), N-pair (NP, 40x2 batches), InShop.
+# GCA-HNG, G512 (GoogLeNet, avg pool, D=512), N-pair (NP, 40x2 batches),
+# InShop.
 # SPEC §7 row "G512 InShop".
 # Paper (SPEC §10): R@1 88.6, RP 66.6, M@R 63.5.
 _base_ = [

@@ -1,4 +1,5 @@
-# GCA-HNG, G512 (GoogLeNet, avg pool, D=512), modified N-pair (NP+), CUB-200-2011.
+# GCA-HNG, G512 (GoogLeNet, avg pool, D=512), modified N-pair (NP+),
+# CUB-200-2011.
 # SPEC §7 row "G512 CUB-200-2011".
 # Paper (SPEC §10): R@1 63.9, RP 34.9, M@R 23.8.
 _base_ = [

@@ -1,4 +1,5 @@
-# GCA-HNG, G512 (GoogLeNet, avg pool, D=512), modified N-pair (NP+), Stanford Online Products.
+# GCA-HNG, G512 (GoogLeNet, avg pool, D=512), modified N-pair (NP+), Stanford
+# Online Products.
 # SPEC §7 row "G512 SOP".
 # Paper (SPEC §10): R@1 75.8, RP 50.8, M@R 47.4.
 _base_ = [

@@ -1,4 +1,5 @@
-# GCA-HNG, G512 (GoogLeNet, avg pool, D=512), Proxy Anchor (PA), Stanford Online Products.
+# GCA-HNG, G512 (GoogLeNet, avg pool, D=512), Proxy Anchor (PA), Stanford
+# Online Products.
 # SPEC §7 row "G512 SOP".
 # Paper (SPEC §10): R@1 78.8, RP 54.5, M@R 51.4.
 # PA keeps the NP+ settings with w_div giving lambda_2 = 0.01 (w_div = 20).

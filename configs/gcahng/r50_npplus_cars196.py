@@ -1,4 +1,5 @@
-# GCA-HNG, R512 (ResNet-50, avg+max pool, D=512), modified N-pair (NP+), Cars196.
+# GCA-HNG, R512 (ResNet-50, avg+max pool, D=512), modified N-pair (NP+),
+# Cars196.
 # SPEC §7 row "R512 Cars196".
 # Paper (SPEC §10): R@1 88.2, RP 42.3, M@R 32.5.
 _base_ = [

@@ -1,4 +1,5 @@
-# GCA-HNG, R512 (ResNet-50, avg+max pool, D=512), modified N-pair (NP+), CUB-200-2011.
+# GCA-HNG, R512 (ResNet-50, avg+max pool, D=512), modified N-pair (NP+),
+# CUB-200-2011.
 # SPEC §7 row "R512 CUB-200-2011".
 # Paper (SPEC §10): R@1 70.3, RP 39.4, M@R 28.4.
 _base_ = [

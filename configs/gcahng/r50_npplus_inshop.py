@@ -1,4 +1,5 @@
-# GCA-HNG, R512 (ResNet-50, avg+max pool, D=512), modified N-pair (NP+), InShop.
+# GCA-HNG, R512 (ResNet-50, avg+max pool, D=512), modified N-pair (NP+),
+# InShop.
 # SPEC §7 row "R512 InShop".
 # Paper (SPEC §10): R@1 91.7, RP 71.2, M@R 68.5.
 _base_ = [

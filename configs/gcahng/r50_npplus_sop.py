@@ -1,4 +1,5 @@
-# GCA-HNG, R512 (ResNet-50, avg+max pool, D=512), modified N-pair (NP+), Stanford Online Products.
+# GCA-HNG, R512 (ResNet-50, avg+max pool, D=512), modified N-pair (NP+),
+# Stanford Online Products.
 # SPEC §7 row "R512 SOP".
 # Paper (SPEC §10): R@1 80.5, RP 56.8, M@R 53.9.
 _base_ = [

@@ -1,4 +1,5 @@
-# GCA-HNG, R512 (ResNet-50, avg+max pool, D=512), Proxy Anchor (PA), CUB-200-2011.
+# GCA-HNG, R512 (ResNet-50, avg+max pool, D=512), Proxy Anchor (PA),
+# CUB-200-2011.
 # SPEC §7 row "R512 CUB-200-2011".
 # Paper (SPEC §10): R@1 72.3, RP 40.7, M@R 30.1.
 # PA keeps the NP+ settings with w_div giving lambda_2 = 0.01 (w_div = 20).

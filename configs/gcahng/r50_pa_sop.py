@@ -1,4 +1,5 @@
-# GCA-HNG, R512 (ResNet-50, avg+max pool, D=512), Proxy Anchor (PA), Stanford Online Products.
+# GCA-HNG, R512 (ResNet-50, avg+max pool, D=512), Proxy Anchor (PA), Stanford
+# Online Products.
 # SPEC §7 row "R512 SOP".
 # Paper (SPEC §10): R@1 81.8, RP 58.5, M@R 55.7.
 # PA keeps the NP+ settings with w_div giving lambda_2 = 0.01 (w_div = 20).

@@ -1,4 +1,5 @@
-# GCA-HNG on the G512 (GoogLeNet) metric model (SPEC §3-§6): GCL graph head, CACAI
+# GCA-HNG on the G512 (GoogLeNet) metric model (SPEC §3-§6): GCL graph head,
+# CACAI
 # with channel-wise interpolation and random weighting, L_syn, L_cls, L_sim,
 # L_div. Leaf configs set T, H, alpha, beta, w_sim, w_div (SPEC §7) and the
 # number of training classes.
