@@ -1,5 +1,5 @@
-# GCA-HNG on the built-in dataset: the baseline metric model plus the GCL
-# graph head (T=2, H=4), CACAI and the stage-1/stage-2 losses (SPEC §3-§6).
+# GCA-HNG on the built-in dataset: the baseline metric model plus the GCL graph
+# head (T=2, H=4), CACAI and the stage-1/stage-2 losses (SPEC §3-§6).
 _base_ = ['./r18_pa_baseline.py']
 
 model = dict(
@@ -9,7 +9,8 @@ model = dict(
         embed_dim={{_base_.embed_dim}},
         num_classes=32,
         num_layers=2,
-        num_heads=4),
+        num_heads=4,
+        symmetric_edges=True),  # i <= j half, mirrored (SPEC §3)
     generator=dict(
         type='CACAIGenerator',
         interpolation='channel',
@@ -17,7 +18,7 @@ model = dict(
     loss_syn=dict(type='SyntheticPairLoss'),
     loss_cls=dict(type='SynthClassificationLoss', loss_weight=20.0),
     loss_sim=dict(type='SimilarityLoss', loss_weight=20.0),
-    loss_div=dict(type='DiversityLoss', loss_weight=0.6),
+    loss_div=dict(type='DiversityLoss', loss_weight=0.2),  # w_div = 20 (PA)
     hardness_alpha=5.0,
     balance_beta=20.0,
 )

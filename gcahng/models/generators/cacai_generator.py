@@ -1,10 +1,28 @@
 """CACAI: correlation-aware channel-adaptive interpolation (SPEC §4)."""
-from typing import List, Optional, Union
+from typing import List, NamedTuple, Optional, Union
 
 import torch
 from mmengine.model import BaseModule
 
 from gcahng.registry import MODELS
+
+
+class PairGeometry(NamedTuple):
+    """What CACAI needs from ``z`` alone (SPEC §4), for one batch.
+
+    Attributes:
+        diff (Tensor): ``c - x`` for every anchor ``x = z_i`` and candidate
+            ``c = z_j``: ``[M, N, M, N, D]``, entry ``[a, n, g, m]``.
+        dist (Tensor): ``d = ‖x - c + eps‖``, ``[M, N, M, N]``.
+        d_pos (Tensor): ``d⁺`` of every anchor, ``[M, N, 1, 1]``.
+    """
+    diff: torch.Tensor
+    dist: torch.Tensor
+    d_pos: torch.Tensor
+
+    def detach(self) -> 'PairGeometry':
+        """The same geometry without autograd history (for ``sg(z)``)."""
+        return PairGeometry(*(t.detach() for t in self))
 
 
 @MODELS.register_module()
@@ -34,7 +52,14 @@ class CACAIGenerator(BaseModule):
       one ``u`` per (anchor group ``a``, ``g``) as in the reference. It is
       computed in closed form, ``S = Σ_g w_g ẑ^(g)`` with
       ``w_0 = Π_{k≥1} u_k`` and ``w_g = (1 - u_g)·Π_{k>g} u_k`` (a convex
-      combination).
+      combination), without materialising the ``ẑ^(g)``: with
+      ``ẑ = x + (α + β·η·λ) ⊙ (c - x)``, ``α = d⁺/d⁻`` and
+      ``β = (d⁻ - d⁺)/d⁻`` where ``d⁻ > d⁺`` and ``α = 1``, ``β = 0``
+      elsewhere (``ẑ = c``),
+      ``S = (Σ_g w_g)·x + Σ_g (w_g α_g + w_g β_g η λ_g) ⊙ (c_g - x)``:
+      one ``[M, N, M, N, D]`` product with ``λ`` instead of a chain of them
+      (equal to :meth:`interpolate` + fusion up to float rounding,
+      tested).
     - ``'random_pick'`` ("w/o random weighting"): one ``ẑ^(g)`` with ``g``
       uniform in ``[0, M)``, one draw per anchor group (the granularity of
       ``u`` above).
@@ -136,6 +161,39 @@ class CACAIGenerator(BaseModule):
         suffix = suffix.flip(-1).cumprod(-1).flip(-1)
         return (1 - u_full) * suffix
 
+    def geometry(self, z: torch.Tensor, num_classes: int,
+                 num_per_class: int) -> PairGeometry:
+        """Differences and distances of every (anchor, candidate) pair.
+
+        They depend on ``z`` only, so one iteration can compute them once
+        and pass them (detached for ``sg(z)``) to both of its calls
+        (SPEC §6 stages 2 and 4).
+
+        Args:
+            z (Tensor): ``[B, D]`` in group order, ``B = N·M``.
+            num_classes (int): ``N``.
+            num_per_class (int): ``M``.
+
+        Returns:
+            PairGeometry: ``diff``, ``dist`` and ``d_pos``; the distances
+            are those of :meth:`interpolate` (``‖x - c + eps‖``).
+        """
+        n_cls, m_per = num_classes, num_per_class
+        b, d = z.shape
+        if b != n_cls * m_per:
+            raise ValueError(f'CACAIGenerator: batch of {b} embeddings is not '
+                             f'N*M = {n_cls}*{m_per}')
+        groups = z.view(m_per, n_cls, d)
+        diff = groups.view(1, 1, m_per, n_cls, d) - groups.view(
+            m_per, n_cls, 1, 1, d)  # c - x
+        # ‖x - c + eps‖ = ‖(c - x) - eps‖ exactly (IEEE negation)
+        dist = (diff - self.eps).norm(dim=-1)
+        # d⁺ of anchor (a, n): candidate ((a + 1) mod M, n)
+        nxt = torch.arange(1, m_per + 1, device=z.device) % m_per
+        pos = dist[torch.arange(m_per, device=z.device), :, nxt]  # [a, n, m]
+        d_pos = pos.diagonal(dim1=1, dim2=2).view(m_per, n_cls, 1, 1)
+        return PairGeometry(diff, dist, d_pos)
+
     def forward(self,
                 z: torch.Tensor,
                 lambdas: Optional[torch.Tensor],
@@ -143,7 +201,8 @@ class CACAIGenerator(BaseModule):
                 num_classes: int,
                 num_per_class: int,
                 generator: Optional[torch.Generator] = None,
-                fusion_weights: Optional[torch.Tensor] = None) -> torch.Tensor:
+                fusion_weights: Optional[torch.Tensor] = None,
+                geometry: Optional[PairGeometry] = None) -> torch.Tensor:
         """Synthetic negatives ``S``.
 
         Args:
@@ -159,28 +218,56 @@ class CACAIGenerator(BaseModule):
                 (``[a, n, m, g-1]``); a ``[M, M-1]`` tensor is one ``u`` per
                 (anchor group, ``g``) like the reference. Drawn from
                 ``U(0, 1)`` per (anchor group, ``g``) when None.
+            geometry (PairGeometry, optional): :meth:`geometry` of ``z``
+                (computed here when None).
 
         Returns:
             Tensor: ``S [M, N, N, D]``, ``S[a, n, m]`` the negative of class
             ``m`` for anchor ``(a, n)``.
         """
         m_per, n_cls = num_per_class, num_classes
-        zhat = self.interpolate(z, lambdas, hardness, n_cls, m_per)
-        zhat = zhat.permute(0, 1, 3, 2, 4)  # [a, n, m, g, D]
         if self.fusion == 'random_pick':
+            zhat = self.interpolate(z, lambdas, hardness, n_cls, m_per)
+            zhat = zhat.permute(0, 1, 3, 2, 4)  # [a, n, m, g, D]
             pick = self._rand((m_per, ), generator, z, integers=m_per)
             idx = pick.view(m_per, 1, 1, 1, 1).expand(-1, n_cls, n_cls, 1,
                                                       zhat.size(-1))
             return zhat.gather(3, idx).squeeze(3)
+        b, d = z.shape
+        if geometry is None:
+            geometry = self.geometry(z, n_cls, m_per)
+        if self.interpolation == 'channel' and (lambdas is None
+                                                or lambdas.shape != (b, b, d)):
+            raise ValueError(
+                'CACAIGenerator(interpolation="channel") needs lambdas '
+                f'of shape {(b, b, d)}, got '
+                f'{None if lambdas is None else tuple(lambdas.shape)}')
         if fusion_weights is None:
             u = self._rand((m_per, 1, 1, m_per - 1), generator, z)
         else:
-            u = fusion_weights.to(zhat)
+            u = fusion_weights.to(z)
             if u.dim() == 2 and u.shape == (m_per, m_per - 1):
                 u = u.view(m_per, 1, 1, m_per - 1)
-        u = torch.broadcast_to(u, (m_per, n_cls, n_cls, m_per - 1))
-        w = self.fusion_coefficients(u)
-        return torch.einsum('anmg,anmgd->anmd', w, zhat)
+        w = self.fusion_coefficients(u)  # [a, n|1, m|1, g]
+        w = w.permute(0, 1, 3, 2)  # [a, n, g, m]: pairs (a, n) -> (g, m)
+        diff, dist, d_pos = geometry
+        interp = dist > d_pos
+        denom = torch.where(interp, dist, torch.ones_like(dist))
+        alpha = torch.where(interp, d_pos / denom, torch.ones_like(dist))
+        beta = torch.where(interp, (dist - d_pos) / denom,
+                           torch.zeros_like(dist))
+        coef_lam = (hardness * w) * beta  # [a, n, g, m]
+        coef = w * alpha
+        if self.interpolation == 'single':  # λ ≡ 1
+            coef = (coef + coef_lam).unsqueeze(-1)
+        else:
+            coef = torch.addcmul(
+                coef.unsqueeze(-1), coef_lam.unsqueeze(-1),
+                lambdas.view(m_per, n_cls, m_per, n_cls, d))
+        anchors = z.view(m_per, n_cls, 1, d)
+        w_sum = w.sum(dim=2).unsqueeze(-1)  # Σ_g w_g (= 1 up to rounding)
+        w_sum = w_sum.expand(m_per, n_cls, n_cls, 1)
+        return anchors * w_sum + (coef * diff).sum(dim=2)
 
     @staticmethod
     def _rand(size: tuple,
@@ -202,4 +289,4 @@ class CACAIGenerator(BaseModule):
                 f'fusion={self.fusion!r}, eps={self.eps}')
 
 
-__all__ = ['CACAIGenerator']
+__all__ = ['CACAIGenerator', 'PairGeometry']

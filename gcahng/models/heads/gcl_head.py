@@ -5,7 +5,8 @@ checkpoint's ``gnn.*`` entries load into :class:`GCLHead` once the ``gnn.``
 prefix is stripped (see ``GCLHead`` for the few documented exceptions).
 """
 import math
-from typing import List, Optional, Tuple, Union
+from contextlib import nullcontext
+from typing import Dict, List, Optional, Tuple, Union
 
 import torch
 import torch.nn as nn
@@ -31,9 +32,160 @@ def correlation_edges(z: torch.Tensor, eps: float = 1e-12) -> torch.Tensor:
     Returns:
         Tensor: ``e`` of shape ``[B, B, D]``, exactly symmetric in ``i, j``.
     """
-    centred = z - z.mean(dim=-1, keepdim=True)
-    unit = centred / centred.norm(dim=-1, keepdim=True).clamp_min(eps)
+    unit = _unit_centred(z, eps)
     return unit.unsqueeze(1) * unit.unsqueeze(0)
+
+
+def _unit_centred(z: torch.Tensor, eps: float = 1e-12) -> torch.Tensor:
+    """``z̃_i / ‖z̃_i‖`` (``[B, D]``): ``e_ij`` is the product of rows
+    ``i`` and ``j``, so edges are built from this without any tensor larger
+    than the edges themselves."""
+    centred = z - z.mean(dim=-1, keepdim=True)
+    return centred / centred.norm(dim=-1, keepdim=True).clamp_min(eps)
+
+
+class EdgeLayout:
+    """Which edges are computed, and how they map to the ``B²`` ordered
+    pairs (SPEC §3 "Symmetry").
+
+    - full (reference): all ``B²`` ordered pairs, edge ``k = i·B + j``
+      (so ``e.view(B, B, D)[i, j] = e_ij``);
+    - symmetric: the ``i ≤ j`` half, ``B(B+1)/2`` edges in
+      ``torch.triu_indices`` order; ``(j, i)`` reads the edge of ``(i, j)``.
+
+    Everything the graph head does per edge goes through this class. The
+    full layout is handled with broadcasting views of ``[B, B, D]`` (no
+    index gathers of ``B² x D``). In both layouts the ``i ≤ j`` half
+    bookkeeping (``half_*``) is available, so that per-edge maps of an edge
+    tensor known to be symmetric (the initial edges, before dropout has
+    acted) can be computed once per unordered pair and mirrored
+    (:meth:`mirror`, :meth:`half_sum`).
+
+    Args:
+        b (int): Number of nodes ``B``.
+        device (torch.device): Device of the index tensors.
+        symmetric (bool): Half (``i ≤ j``) instead of all edges.
+    """
+
+    def __init__(self, b: int, device: torch.device, symmetric: bool) -> None:
+        self.b = b
+        self.symmetric = symmetric
+        rows, cols = torch.triu_indices(b, b, device=device)
+        self.half_rows, self.half_cols = rows, cols
+        self.num_half = rows.numel()
+        full = torch.empty(b, b, dtype=torch.long, device=device)
+        ar = torch.arange(self.num_half, device=device)
+        full[rows, cols] = ar
+        full[cols, rows] = ar
+        self.mirror_index = full.view(-1)
+        i = torch.arange(b, device=device)
+        # row i of the upper triangle starts (with its diagonal) here
+        self.half_diag = i * b - i * (i - 1) // 2
+        # ordered pairs each half edge stands for: 1 (i = j) or 2
+        self.multiplicity = torch.where(rows == cols, 1.0, 2.0).view(1, -1)
+        self.num_edges = self.num_half if symmetric else b * b
+
+    def init_edges(
+            self,
+            unit: torch.Tensor) -> Tuple[torch.Tensor, Optional[torch.Tensor]]:
+        """``e⁰`` from the unit-centred embeddings ``[B, D]``.
+
+        Returns:
+            tuple: ``e⁰ [E, D]`` on this layout's edges and, in the full
+            layout, its ``i ≤ j`` half ``[B(B+1)/2, D]`` (None in the
+            symmetric layout, where ``e⁰`` is that half).
+        """
+        half = unit.index_select(0, self.half_rows) * unit.index_select(
+            0, self.half_cols)
+        if self.symmetric:
+            return half, None
+        full = unit.unsqueeze(1) * unit.unsqueeze(0)
+        return full.view(self.num_edges, -1), half
+
+    def mirror(self, x: torch.Tensor) -> torch.Tensor:
+        """Half-edge values ``[B(B+1)/2, D]`` as all ordered pairs
+        ``[B², D]`` (edge ``i·B + j``)."""
+        return x.index_select(0, self.mirror_index)
+
+    def half_sum(self, f: torch.Tensor) -> torch.Tensor:
+        """``m_i = Σ_j f_ij`` over all ``j`` (self included) ``[B, D]``
+        from the ``i ≤ j`` half ``f [B(B+1)/2, D]`` of symmetric values."""
+        out = f.new_zeros(self.b, f.size(-1))
+        out = out.index_add(0, self.half_rows,
+                            f).index_add(0, self.half_cols, f)
+        return out - f.index_select(0, self.half_diag)  # diagonal twice
+
+    def node_sum(self, f: torch.Tensor) -> torch.Tensor:
+        """``m_i = Σ_j f_ij`` over all ``j`` (self included) ``[B, D]``,
+        for per-edge values ``f [E, D]`` (symmetric in the symmetric
+        layout)."""
+        if self.symmetric:
+            return self.half_sum(f)
+        return f.view(self.b, self.b, -1).sum(dim=1)
+
+    def endpoint_scores(self, q: torch.Tensor,
+                        k: torch.Tensor) -> torch.Tensor:
+        """``[⟨q_ij, k_i⟩, ⟨q_ij, k_j⟩]`` of every edge, ``[E, 2]``."""
+        if self.symmetric:
+            k_i = k.index_select(0, self.half_rows)
+            k_j = k.index_select(0, self.half_cols)
+            return torch.stack([(q * k_i).sum(-1), (q * k_j).sum(-1)], dim=-1)
+        b = self.b
+        q = q.view(b, b, -1)
+        first = torch.bmm(q, k.unsqueeze(-1))  # [i, j, 1]: q_ij . k_i
+        second = (q * k.unsqueeze(0)).sum(-1, keepdim=True)  # q_ij . k_j
+        return torch.cat([first, second], dim=-1).view(self.num_edges, 2)
+
+    def endpoint_mix(self, w: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+        """``w_ij[0]·v_i + w_ij[1]·v_j`` for ``w [E, 2]``, ``v [B, D]``."""
+        if self.symmetric:
+            return (w[:, :1] * v.index_select(0, self.half_rows) +
+                    w[:, 1:] * v.index_select(0, self.half_cols))
+        b = self.b
+        w = w.view(b, b, 2)
+        out = w[..., :1] * v.unsqueeze(1) + w[..., 1:] * v.unsqueeze(0)
+        return out.view(self.num_edges, -1)
+
+    def full(self, e: torch.Tensor) -> torch.Tensor:
+        """Per-edge values ``[E, D]`` as all ordered pairs ``[B, B, D]``."""
+        if self.symmetric:
+            e = self.mirror(e)
+        return e.view(self.b, self.b, -1)
+
+    def batch_norm(self, bn: nn.BatchNorm1d, e: torch.Tensor) -> torch.Tensor:
+        """``bn`` applied to the edges as if to all ``B²`` ordered pairs.
+
+        In full mode (or eval mode, where BatchNorm is per element) this is
+        ``bn(e)``. In symmetric mode and training, the batch statistics are
+        those of the ``B²`` mirrored edges, computed on the half with each
+        edge weighted by the number of ordered pairs it stands for (1 on
+        the diagonal, 2 elsewhere): the same mean, (biased) variance,
+        running-statistics update (unbiased variance, ``momentum``,
+        ``num_batches_tracked``) and output as ``bn(full(e))``.
+        """
+        use_batch_stats = bn.training or bn.running_mean is None
+        if not self.symmetric or not use_batch_stats:
+            return bn(e)
+        n = self.b * self.b
+        x = e if e.dtype in (torch.float32, torch.float64) else e.float()
+        weight = self.multiplicity.to(x.dtype)
+        # statistics in float32 even under autocast (like BatchNorm's)
+        with torch.autocast(device_type=x.device.type, enabled=False):
+            mean = (weight @ x).view(-1) / n
+            centred = x - mean
+            var = (weight @ centred.square()).view(-1) / n
+        out = centred * torch.rsqrt(var + bn.eps)
+        if bn.affine:
+            out = out * bn.weight + bn.bias
+        if bn.training and bn.track_running_stats:
+            with torch.no_grad():
+                bn.num_batches_tracked.add_(1)
+                factor = (1.0 / float(bn.num_batches_tracked)
+                          if bn.momentum is None else bn.momentum)
+                bn.running_mean.lerp_(mean.to(bn.running_mean), factor)
+                bn.running_var.lerp_((var * n / (n - 1)).to(bn.running_var),
+                                     factor)
+        return out.to(e.dtype)
 
 
 def _gelu_layer_norm(dim: int) -> nn.Sequential:
@@ -135,13 +287,24 @@ class NodeLayer(nn.Module):
                 self.norm_e2n = _gelu_layer_norm(embed_dim)
             self.norm_ffn = _gelu_layer_norm(embed_dim)
 
-    def forward(self, h: torch.Tensor, e: torch.Tensor,
-                mask: torch.Tensor) -> torch.Tensor:
-        """``h [B, D]``, ``e [B, B, D]``, ``mask [B, B]`` -> ``h [B, D]``."""
+    def forward(self,
+                h: torch.Tensor,
+                e: torch.Tensor,
+                mask: torch.Tensor,
+                layout: EdgeLayout,
+                e_half: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """``h [B, D]``, ``e [E, D]`` on the edges of ``layout``,
+        ``mask [B, B]`` -> ``h [B, D]``. ``e_half``: the ``i ≤ j`` half of
+        ``e`` when ``e`` is symmetric (the edge-to-node map then runs once
+        per unordered pair)."""
         h = self.norm(h + self.att(h, mask))
         if self.with_edge_to_node:
             norm = self.norm if self.share_norm else self.norm_e2n
-            h = norm(h + F.gelu(self.edge_to_node(e)).sum(dim=1))
+            if e_half is not None:
+                m = layout.half_sum(F.gelu(self.edge_to_node(e_half)))
+            else:
+                m = layout.node_sum(F.gelu(self.edge_to_node(e)))
+            h = norm(h + m)
         norm = self.norm if self.share_norm else self.norm_ffn
         return norm(h + self.linear2(F.gelu(self.linear1(h))))
 
@@ -153,10 +316,14 @@ class NodeModel(nn.Module):
         super().__init__()
         self.layers = nn.ModuleList([NodeLayer(**kwargs)])
 
-    def forward(self, h: torch.Tensor, e: torch.Tensor,
-                mask: torch.Tensor) -> torch.Tensor:
+    def forward(self,
+                h: torch.Tensor,
+                e: torch.Tensor,
+                mask: torch.Tensor,
+                layout: EdgeLayout,
+                e_half: Optional[torch.Tensor] = None) -> torch.Tensor:
         for layer in self.layers:
-            h = layer(h, e, mask)
+            h = layer(h, e, mask, layout, e_half)
         return h
 
 
@@ -184,18 +351,24 @@ class PairAttention(nn.Module):
             nn.init.xavier_uniform_(layer.weight)
             nn.init.zeros_(layer.bias)
 
-    def forward(self, e: torch.Tensor, p: torch.Tensor, rows: torch.Tensor,
-                cols: torch.Tensor) -> torch.Tensor:
-        """``e [E, D]`` (edge ``k`` joins ``rows[k]`` and ``cols[k]``),
-        ``p [B, D]`` -> ``c [E, D]``."""
-        q = self.q_linear(e)
+    def forward(self,
+                e: torch.Tensor,
+                p: torch.Tensor,
+                layout: EdgeLayout,
+                e_half: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """``e [E, D]`` on the edges of ``layout``, ``p [B, D]`` ->
+        ``c [E, D]``. ``e_half``: the ``i ≤ j`` half of ``e`` when ``e`` is
+        symmetric (``q`` is then computed once per unordered pair and
+        mirrored; the dropout after the softmax is unaffected)."""
+        if e_half is not None:
+            q = layout.mirror(self.q_linear(e_half))
+        else:
+            q = self.q_linear(e)
         k = self.k_linear(p)
         v = self.v_linear(p)
-        scale = math.sqrt(self.embed_dim)
-        scores = torch.stack([(q * k[rows]).sum(-1), (q * k[cols]).sum(-1)],
-                             dim=-1) / scale
+        scores = layout.endpoint_scores(q, k) / math.sqrt(self.embed_dim)
         w = self.dropout(scores.softmax(dim=-1))
-        return w[:, :1] * v[rows] + w[:, 1:] * v[cols]
+        return layout.endpoint_mix(w, v)
 
 
 class EdgeModel(nn.Module):
@@ -224,12 +397,16 @@ class EdgeModel(nn.Module):
         if not share_norm:
             self.norm_ffn = _gelu_layer_norm(embed_dim)
 
-    def forward(self, h: torch.Tensor, e: torch.Tensor, rows: torch.Tensor,
-                cols: torch.Tensor) -> torch.Tensor:
-        """``h [B, D]``, ``e [E, D]`` on the edges ``(rows, cols)`` ->
-        updated ``e [E, D]``."""
+    def forward(self,
+                h: torch.Tensor,
+                e: torch.Tensor,
+                layout: EdgeLayout,
+                e_half: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """``h [B, D]``, ``e [E, D]`` on the edges of ``layout`` (and its
+        ``i ≤ j`` half ``e_half`` when ``e`` is symmetric) -> updated
+        ``e [E, D]``."""
         p = F.gelu(self.node_to_edge(h))
-        e = self.norm(e + self.att(e, p, rows, cols))
+        e = self.norm(e + self.att(e, p, layout, e_half))
         norm = self.norm if self.share_norm else self.norm_ffn
         return norm(e + self.linear(e))
 
@@ -295,12 +472,19 @@ class GCLHead(BaseModule):
     (``y_i = y_j``, self included), not from the batch layout.
 
     Symmetry: ``e_ij = e_ji`` initially and both steps preserve it, so in
-    eval mode ``λ_ij = λ_ji``. With ``symmetric_edges=True`` the edge step
-    runs on the ``i ≤ j`` half (``B(B+1)/2`` edges) and is mirrored, which
-    halves the cost of the edge FFN; the dropout mask of edge ``(i, j)`` is
-    then shared by ``(j, i)`` (the reference draws them independently), so
-    ``λ`` stays symmetric in training too. The default (False) computes all
-    ``B²`` edges like the reference.
+    eval mode ``λ_ij = λ_ji``. With ``symmetric_edges=True`` every per-edge
+    computation (initial edges, edge-to-node sums, edge steps) runs on the
+    ``i ≤ j`` half (``B(B+1)/2`` edges, see :class:`EdgeLayout`), and the
+    edges are mirrored to ``B²`` only for the read-out, which about halves
+    the cost of the head (its edge FFNs dominate). Without dropout
+    (eval mode, or ``dropout=0``) both modes compute the same function
+    (tested to float rounding). In training, the dropout mask of edge
+    ``(i, j)`` is then shared by ``(j, i)`` (the reference draws them
+    independently), so ``λ`` stays symmetric in training too: the same
+    expected value, a different noise correlation. The default (False)
+    computes all ``B²`` edges like the reference. In both modes the edges
+    are kept as ``[E, D]`` throughout the layers; the full mode uses
+    broadcasting instead of index gathers.
 
     Args:
         embed_dim (int): ``D``.
@@ -355,29 +539,32 @@ class GCLHead(BaseModule):
         self.bottleneck2 = _frozen_bn(embed_dim)  # BN_n
         self.fc = nn.Sequential(nn.Linear(embed_dim, embed_dim))  # Linear_λ
         self.cls = nn.Sequential(nn.Linear(embed_dim, num_classes))
+        self._layouts: Dict[tuple, EdgeLayout] = {}
 
-    def _edge_index(self, b: int,
-                    device: torch.device) -> Tuple[torch.Tensor, ...]:
-        """``rows, cols`` of the computed edges and, in symmetric mode, the
-        ``[B, B]`` map from every ordered pair to its computed edge."""
-        if not self.symmetric_edges:
-            idx = torch.arange(b, device=device)
-            return idx.repeat_interleave(b), idx.repeat(b), None
-        rows, cols = torch.triu_indices(b, b, device=device)
-        half = torch.empty(b, b, dtype=torch.long, device=device)
-        ar = torch.arange(rows.numel(), device=device)
-        half[rows, cols] = ar
-        half[cols, rows] = ar
-        return rows, cols, half
+    def _layout(self, b: int, device: torch.device) -> EdgeLayout:
+        """The (cached) :class:`EdgeLayout` of a batch of ``b`` nodes."""
+        key = (b, str(device), self.symmetric_edges)
+        layout = self._layouts.get(key)
+        if layout is None:
+            layout = self._layouts[key] = EdgeLayout(b, device,
+                                                     self.symmetric_edges)
+        return layout
 
-    def forward(self, z: torch.Tensor,
-                labels: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+    def forward(self,
+                z: torch.Tensor,
+                labels: torch.Tensor,
+                lambda_grad: bool = True) -> Tuple[torch.Tensor, torch.Tensor]:
         """Run the graph head.
 
         Args:
             z (Tensor): Embeddings ``[B, D]`` (pass ``z.detach()`` where
                 SPEC §6 says ``sg(z)``).
             labels (Tensor): Class ids ``[B]``.
+            lambda_grad (bool): False when the caller only uses ``sg(λ)``
+                (SPEC §6 stage 2): the last edge step and the ``λ``
+                read-out then run without autograd (same values, same
+                BatchNorm statistics and dropout draws; no activations kept
+                for a backward pass that would not use them).
 
         Returns:
             tuple: ``node_logits [B, C]`` and ``lambdas [B, B, D]``
@@ -386,19 +573,23 @@ class GCLHead(BaseModule):
         b, d = z.shape
         labels = labels.reshape(-1)
         mask = labels[:, None] == labels[None, :]  # [j, i]: positives
-        rows, cols, half = self._edge_index(b, z.device)
-        e = correlation_edges(z)  # [B, B, D]
+        layout = self._layout(b, z.device)
+        # e [E, D]; in the full layout also the i <= j half of the (always
+        # symmetric) initial edges: maps of e⁰ run once per unordered pair
+        e, e_half = layout.init_edges(_unit_centred(z))
         h = self.dim_red(z)
-        for layer in self.gnn:
+        no_grad = nullcontext() if lambda_grad else torch.no_grad()
+        last = len(self.gnn) - 1
+        for t, layer in enumerate(self.gnn):
             if layer.node_model is not None:
-                h = layer.node_model(h, e, mask)
-            if half is None:
-                e = layer.edge_model(h, e.reshape(b * b, d), rows, cols)
-                e = e.view(b, b, d)
-            else:
-                e = layer.edge_model(h, e[rows, cols], rows, cols)[half]
-        edges = self.bottleneck1(e.reshape(b * b, d))
-        lambdas = torch.sigmoid(self.fc(edges)).view(b, b, d)
+                h = layer.node_model(h, e, mask, layout, e_half)
+            with no_grad if t == last else nullcontext():
+                e = layer.edge_model(h, e, layout, e_half)
+            e_half = None  # dropout (full layout) breaks the symmetry
+        with no_grad:
+            # per edge after BN_e: read out on the computed edges, mirror λ
+            edges = layout.batch_norm(self.bottleneck1[0], e)
+            lambdas = layout.full(torch.sigmoid(self.fc(edges)))
         node_logits = self.cls(self.bottleneck2(h))
         return node_logits, lambdas
 
