@@ -133,6 +133,12 @@ def test_first_epoch_has_no_synthetic_loss_and_full_hardness():
     model.avg_gen_loss.fill_(10.0)
     assert model.hardness == pytest.approx(torch.exp(torch.tensor(-2.5)))
     assert model.balance == pytest.approx(torch.exp(torch.tensor(-2.0)))
+    # η and ω are logged every iteration, not only at epoch ends
+    log_vars = model.train_step(
+        batch(),
+        MultiOptimWrapperConstructor(optim_cfg())(model))
+    assert float(log_vars['hardness_eta']) == pytest.approx(model.hardness)
+    assert float(log_vars['balance_omega']) == pytest.approx(model.balance)
 
 
 def test_baseline_plus_gnn_has_no_generation():

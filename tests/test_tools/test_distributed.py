@@ -33,12 +33,20 @@ def run(cmd, **env):
     return proc
 
 
-@pytest.mark.parametrize('rel', ['gcahng/r18_pa_synthetic.py'])
-def test_two_process_ddp_train_and_test(rel, tmp_path):
+@pytest.mark.parametrize('generator', ['CACAIGenerator', 'HDMLGenerator'])
+def test_two_process_ddp_train_and_test(generator, tmp_path):
     work = str(tmp_path / 'work')
     cfg = tiny_synthetic_cfg(
-        rel, work, max_epochs=2, train_classes=4, per_class=8)
+        'gcahng/r18_pa_synthetic.py',
+        work,
+        max_epochs=2,
+        train_classes=4,
+        per_class=8)
     cfg.model.graph_head.update(num_layers=1, num_heads=2)
+    if generator == 'HDMLGenerator':  # a generator with parameters (DDP)
+        cfg.model.generator = dict(
+            type=generator, embed_dim=cfg.model.graph_head.embed_dim)
+        cfg.optim_wrapper.graph.modules = ('graph_head', 'generator')
     cfg.custom_imports = dict(imports=['ddp_check_hook'])
     cfg.custom_hooks = list(
         cfg.custom_hooks) + [dict(type='ParamChecksumHook')]

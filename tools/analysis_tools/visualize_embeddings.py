@@ -203,8 +203,7 @@ def synthesize_batch(model, cfg, seed: int) -> dict:
         raise ana.AnalysisError(f'train_dataloader: {err}') from None
     _, lambdas = model.graph_head(z, labels)
     gen = torch.Generator().manual_seed(seed)
-    synthetic = model.generator(
-        z, lambdas, model.hardness, n, m, generator=gen)
+    synthetic, _ = model.synthesize(z, lambdas, n, m, generator=gen)
     return dict(
         z=z.cpu().numpy(),
         labels=labels.cpu().numpy(),

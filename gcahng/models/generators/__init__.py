@@ -1,3 +1,4 @@
 from .cacai_generator import CACAIGenerator
+from .hdml_generator import HDMLGenerator
 
-__all__ = ['CACAIGenerator']
+__all__ = ['CACAIGenerator', 'HDMLGenerator']

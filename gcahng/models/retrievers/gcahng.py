@@ -1,5 +1,6 @@
 import math
-from typing import Dict, List, Optional, Sequence, Union
+from contextlib import nullcontext
+from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn as nn
@@ -7,7 +8,8 @@ import torch.nn.functional as F
 from mmengine.optim import AmpOptimWrapper, OptimWrapper, OptimWrapperDict
 
 from gcahng.registry import MODELS
-from ..utils import group_layout
+from ..generators.cacai_generator import PairGeometry
+from ..utils import frozen_parameters, group_layout
 from .dml_retriever import DMLRetriever, labels_of
 
 #: ``J̄`` before the first epoch has ended (SPEC §4, §6): η ≈ 1, ω ≈ 1.
@@ -51,7 +53,7 @@ class GCAHNG(DMLRetriever):
             :class:`DMLRetriever`.
         graph_head (dict): ``GCLHead`` config (its ``num_classes`` is the
             number of training classes).
-        generator (dict): ``CACAIGenerator`` config.
+        generator (dict): ``CACAIGenerator`` (or ``HDMLGenerator``) config.
         loss_syn (dict): ``SyntheticPairLoss`` config (``L_syn``).
         loss_cls (dict, optional): ``SynthClassificationLoss`` (``L_cls``,
             weight 20).
@@ -130,12 +132,62 @@ class GCAHNG(DMLRetriever):
         """``ω = exp(-β / J̄_gen)``; ``L_syn`` is weighted by ``1 - ω``."""
         return math.exp(-self.balance_beta / float(self.avg_gen_loss))
 
+    def _hardness_tensor(self) -> torch.Tensor:
+        """:attr:`hardness` as a tensor on the buffers' device: no
+        device-to-host copy (a GPU synchronisation) inside ``train_step``."""
+        return torch.exp(-self.hardness_alpha / self.avg_metric_loss)
+
+    def _syn_weight_tensor(self) -> torch.Tensor:
+        """``1 - ω`` as a tensor (see :meth:`_hardness_tensor`)."""
+        return -torch.expm1(-self.balance_beta / self.avg_gen_loss)
+
     # ------------------------------------------------------------------
-    def synthesize(self, z: torch.Tensor, lambdas: torch.Tensor,
-                   num_classes: int, num_per_class: int) -> torch.Tensor:
-        """CACAI negatives ``S [M, N, N, D]`` at the current hardness."""
-        return self.generator(z, lambdas, self.hardness, num_classes,
-                              num_per_class)
+    def synthesize(
+        self,
+        z: torch.Tensor,
+        lambdas: Optional[torch.Tensor],
+        num_classes: int,
+        num_per_class: int,
+        geometry: Optional[PairGeometry] = None,
+        generator: Optional[torch.Generator] = None,
+        train_generator: bool = True
+    ) -> Tuple[torch.Tensor, Dict[str, torch.Tensor]]:
+        """Synthetic negatives ``S [M, N, N, D]`` at the current hardness.
+
+        Args:
+            z, lambdas, num_classes, num_per_class: As in
+                :meth:`CACAIGenerator.forward`.
+            geometry (PairGeometry, optional): :meth:`CACAIGenerator.geometry`
+                of ``z``, reused between the two stages of an iteration.
+            generator (torch.Generator, optional): Source of the random
+                fusion weights.
+            train_generator (bool): False in stage 2: a generator with
+                parameters (:class:`HDMLGenerator`) then runs as a fixed
+                function, its parameters frozen and outside its DDP wrapper,
+                so ``L_syn`` trains the metric model only.
+
+        Returns:
+            tuple: ``S`` and the generator's own losses (``loss_recon`` of
+            :class:`HDMLGenerator`; empty for CACAI).
+        """
+        module = self.generator
+        kwargs = {} if geometry is None else dict(geometry=geometry)
+        frozen = nullcontext()
+        if not train_generator:
+            module = getattr(module, 'module', module)  # no DDP reducer
+            frozen = frozen_parameters(module)
+        with frozen:
+            out = module(z, lambdas, self._hardness_tensor(), num_classes,
+                         num_per_class, generator, **kwargs)
+        return out if isinstance(out, tuple) else (out, {})
+
+    def _geometry(self, z: torch.Tensor, n: int,
+                  m: int) -> Optional[PairGeometry]:
+        """CACAI's pair geometry of ``z``, computed once per iteration and
+        shared by stages 2 and 4 (it depends on ``z`` only); None for a
+        generator without one."""
+        geometry = getattr(self.generator, 'geometry', None)
+        return geometry(z, n, m) if callable(geometry) else None
 
     def loss_gen(self, z: torch.Tensor, labels: torch.Tensor,
                  synthetic: torch.Tensor,
@@ -161,20 +213,29 @@ class GCAHNG(DMLRetriever):
         ow_metric, ow_graph = optim_wrapper['metric'], optim_wrapper['graph']
         log_vars: Dict[str, torch.Tensor] = {}
 
+        # the layout check runs on the host copy of the labels (no GPU
+        # synchronisation)
+        labels = labels_of(data_samples)
+        n, m = group_layout(labels)
+
         # Stage 2: metric model and graph head on the real batch.
         with ow_metric.optim_context(self):
             z = self.extract_feat(inputs)
-            labels = labels_of(data_samples, z.device)
-            n, m = group_layout(labels)
-            node_logits, lambdas = self.graph_head(z, labels)
+            labels = labels.to(z.device, non_blocking=True)
+            # λ is only used detached here: its last edge step and read-out
+            # run without autograd (same values)
+            node_logits, lambdas = self.graph_head(
+                z, labels, lambda_grad=False)
             stage2 = dict(
                 loss_metric=self.loss_metric(z, labels),
                 loss_gce=self.loss_gce_weight *
                 F.cross_entropy(node_logits.float(), labels))
             if self.generate:
-                synthetic = self.synthesize(z, lambdas.detach(), n, m)
-                stage2['loss_syn'] = (1.0 - self.balance) * self.loss_syn(
-                    z, synthetic)
+                geometry = self._geometry(z, n, m)
+                synthetic, _ = self.synthesize(
+                    z, lambdas.detach(), n, m, geometry, train_generator=False)
+                stage2['loss_syn'] = self._syn_weight_tensor() * \
+                    self.loss_syn(z, synthetic)
         backward_shared(sum(stage2.values()), [ow_metric, ow_graph])
         for ow in (ow_metric, ow_graph):
             ow.step()
@@ -195,8 +256,11 @@ class GCAHNG(DMLRetriever):
         # Stage 4: the updated graph head learns to generate.
         with ow_graph.optim_context(self):
             _, lambdas = self.graph_head(z_real, labels)
-            synthetic = self.synthesize(z_real, lambdas, n, m)
+            synthetic, gen_aux = self.synthesize(
+                z_real, lambdas, n, m,
+                None if geometry is None else geometry.detach())
             gen = self.loss_gen(z_real, labels, synthetic, lambdas)
+            gen.update(gen_aux)
             loss_gen = sum(gen.values())
         ow_graph.update_params(loss_gen)
         ow_cls.zero_grad()
@@ -206,7 +270,9 @@ class GCAHNG(DMLRetriever):
             loss_h1=loss_h1.detach(),
             loss_gen=loss_gen.detach(),
             lambda_mean=lambdas.detach().mean(),
-            lambda_std=lambdas.detach().std())
+            lambda_std=lambdas.detach().std(),
+            hardness_eta=self._hardness_tensor().detach(),
+            balance_omega=1.0 - self._syn_weight_tensor().detach())
         return log_vars
 
 
