@@ -21,18 +21,16 @@ Examples::
 """
 import argparse
 import os.path as osp
-import sys
 from typing import Dict, Optional
 
 import torch
-from mmengine.config import DictAction
 
-from gcahng.utils.speed import (baseline_twin, compare_train_step, device_name,
-                                format_bytes, load_config)
+from gcahng.utils.speed import (add_benchmark_args, baseline_twin,
+                                compare_train_step, device_name, format_bytes,
+                                load_config)
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 DEFAULT_CONFIG = osp.join(REPO, 'configs', 'gcahng', 'r50_pa_cub.py')
-FALLBACK_CONFIG = osp.join(REPO, 'configs', 'gcahng', 'r18_pa_synthetic.py')
 
 
 def parse_args(argv: Optional[list] = None) -> argparse.Namespace:
@@ -43,60 +41,18 @@ def parse_args(argv: Optional[list] = None) -> argparse.Namespace:
         nargs='?',
         default=None,
         help='GCA-HNG config (default: configs/gcahng/r50_pa_cub.py)')
-    parser.add_argument(
-        '--baseline',
-        help='baseline config (default: the configs/baselines/ twin)')
-    parser.add_argument(
-        '--img-size',
-        type=int,
-        help='image side (default: the config\'s training crop)')
-    parser.add_argument('--iters', type=int, default=10, help='timed iters')
-    parser.add_argument('--warmup', type=int, default=2, help='warm-up iters')
-    parser.add_argument(
-        '--device',
-        default='cuda' if torch.cuda.is_available() else 'cpu',
-        help='torch device (default: cuda if available)')
-    parser.add_argument(
-        '--amp',
-        action='store_true',
-        help='mixed precision (fp16 AmpOptimWrapper on CUDA, bf16 autocast '
-        'on CPU)')
-    parser.add_argument(
-        '--compile',
-        nargs='?',
-        const='head',
-        choices=['head', 'all'],
-        help='torch.compile the graph head and CACAI ("head", the default '
-        'of a bare --compile) or also backbone and neck ("all")')
-    parser.add_argument(
-        '--threads', type=int, help='torch.set_num_threads (CPU)')
+    add_benchmark_args(parser)
     parser.add_argument(
         '--no-inference',
         action='store_true',
         help='skip the inference timing')
-    parser.add_argument(
-        '--seed', type=int, default=0, help='weights, batch, draws')
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help='overrides of the GCA-HNG config (not the baseline), e.g. '
-        'model.graph_head.symmetric_edges=True')
     return parser.parse_args(argv)
 
 
 def resolve_configs(args: argparse.Namespace) -> Dict[str, str]:
-    """The GCA-HNG config (default, or its fallback with a message while
-    the default is missing) and its baseline."""
-    config = args.config
-    if config is None:
-        config = DEFAULT_CONFIG
-        if not osp.exists(config):
-            print(
-                f'note: {osp.relpath(DEFAULT_CONFIG, REPO)} does not exist '
-                f'(yet); using {osp.relpath(FALLBACK_CONFIG, REPO)}',
-                file=sys.stderr)
-            config = FALLBACK_CONFIG
+    """The GCA-HNG config (default: :data:`DEFAULT_CONFIG`) and its
+    baseline."""
+    config = args.config or DEFAULT_CONFIG
     if not osp.exists(config):
         raise SystemExit(f'config not found: {config}')
     baseline = args.baseline or baseline_twin(config)

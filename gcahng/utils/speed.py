@@ -38,6 +38,7 @@ Measured, per model (:func:`time_train_step`):
   size before the first step; it includes allocator slack, so it is an
   approximation (``mem_kind`` says which).
 """
+import argparse
 import copy
 import ctypes
 import math
@@ -50,13 +51,56 @@ from typing import Callable, Dict, Iterator, List, Optional, Tuple, Union
 
 import torch
 import torch.nn as nn
-from mmengine.config import Config
+from mmengine.config import Config, DictAction
 from mmengine.registry import init_default_scope
 
 import gcahng  # noqa: F401  (registries)
 
 #: Crop size used when the config has no ``RandomResizedCrop``.
 DEFAULT_IMG_SIZE = 224
+
+
+# ----------------------------------------------------------------------
+# command line
+def add_benchmark_args(parser: argparse.ArgumentParser) -> None:
+    """The options ``benchmarks/train_step.py`` and
+    ``tools/analysis_tools/benchmark_speed.py`` share (everything but the
+    config and the outputs)."""
+    parser.add_argument(
+        '--baseline',
+        help='baseline config (default: the configs/baselines/ twin)')
+    parser.add_argument(
+        '--img-size',
+        type=int,
+        help='image side (default: the config\'s training crop)')
+    parser.add_argument('--iters', type=int, default=10, help='timed iters')
+    parser.add_argument('--warmup', type=int, default=2, help='warm-up iters')
+    parser.add_argument(
+        '--device',
+        default='cuda' if torch.cuda.is_available() else 'cpu',
+        help='torch device (default: cuda if available)')
+    parser.add_argument(
+        '--amp',
+        action='store_true',
+        help='mixed precision (fp16 AmpOptimWrapper on CUDA, bf16 autocast '
+        'on CPU)')
+    parser.add_argument(
+        '--compile',
+        nargs='?',
+        const='head',
+        choices=['head', 'all'],
+        help='torch.compile the graph head and CACAI ("head", the default '
+        'of a bare --compile) or also backbone and neck ("all")')
+    parser.add_argument(
+        '--threads', type=int, help='torch.set_num_threads (CPU)')
+    parser.add_argument(
+        '--seed', type=int, default=0, help='weights, batch, draws')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='overrides of the GCA-HNG config (not the baseline), e.g. '
+        'model.graph_head.symmetric_edges=False')
 
 
 # ----------------------------------------------------------------------
@@ -592,9 +636,10 @@ def device_name(device: Union[str, torch.device]) -> str:
 
 
 __all__ = [
-    'baseline_twin', 'batch_layout', 'build_model_and_optim', 'StepBench',
-    'cached_features', 'compare_train_step', 'compile_model', 'device_name',
-    'disable_pretrained', 'enable_amp', 'format_bytes', 'load_config',
-    'markdown_table', 'num_train_classes', 'peak_memory', 'table_rows',
-    'synthetic_batch', 'time_train_step', 'train_img_size'
+    'add_benchmark_args', 'baseline_twin', 'batch_layout',
+    'build_model_and_optim', 'StepBench', 'cached_features',
+    'compare_train_step', 'compile_model', 'device_name', 'disable_pretrained',
+    'enable_amp', 'format_bytes', 'load_config', 'markdown_table',
+    'num_train_classes', 'peak_memory', 'table_rows', 'synthetic_batch',
+    'time_train_step', 'train_img_size'
 ]

@@ -11,6 +11,7 @@ import copy
 import math
 
 import pytest
+import test_gcahng_step as step_test
 import torch
 import torch.nn.functional as F
 from mmpretrain.structures import DataSample
@@ -21,7 +22,6 @@ from gcahng.models.heads import GCLHead, correlation_edges
 from gcahng.models.heads.gcl_head import EdgeLayout, PairAttention
 from gcahng.models.retrievers.gcahng import backward_shared
 from gcahng.models.utils import group_layout
-from gcahng.registry import MODELS
 
 D, C = 12, 7
 
@@ -310,28 +310,15 @@ def test_head_and_cacai_under_cpu_bf16_autocast():
 
 # ----------------------------------------------------------------------
 # One optimised train_step = a literal transcription of SPEC §6
-def build_model(**kwargs):
-    from mmengine.registry import init_default_scope
-    init_default_scope('gcahng')
-    d, c = 16, 6
-    cfg = dict(
-        type='GCAHNG',
-        backbone=dict(type='ResNet', depth=18, out_indices=(3, )),
-        neck=dict(
-            type='EmbeddingNeck',
-            in_channels=512,
-            out_channels=d,
-            pooling='avgmax'),
-        loss_metric=dict(type='ProxyAnchorLoss', num_classes=c, embed_dim=d),
+def build_model():
+    """The step test's tiny GCA-HNG with two graph layers."""
+    return step_test.build_model(
         graph_head=dict(
             type='GCLHead',
-            embed_dim=d,
-            num_classes=c,
+            embed_dim=step_test.D,
+            num_classes=step_test.C,
             num_layers=2,
-            num_heads=2),
-        frozen_bn2d=True)
-    cfg.update(kwargs)
-    return MODELS.build(cfg)
+            num_heads=2))
 
 
 def optim_cfg():

@@ -32,10 +32,10 @@ import os.path as osp
 from typing import Optional, Sequence
 
 import torch
-from mmengine.config import DictAction
 
-from gcahng.utils.speed import (baseline_twin, compare_train_step, device_name,
-                                load_config, markdown_table, table_rows)
+from gcahng.utils.speed import (add_benchmark_args, baseline_twin,
+                                compare_train_step, device_name, load_config,
+                                markdown_table, table_rows)
 
 CSV_FIELDS = ('method', 'train_s_per_iter', 'infer_s_per_batch',
               'peak_train_mem_mib', 'train_ratio', 'infer_ratio')
@@ -49,42 +49,9 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         'batch, GCA-HNG vs its baseline (paper Table 7).')
     parser.add_argument('config', help='GCA-HNG config')
     parser.add_argument(
-        '--baseline',
-        help='baseline config (default: the configs/baselines/ twin)')
-    parser.add_argument(
         '--out-dir',
         help='output folder (default: work_dirs/benchmark_speed/<config>)')
-    parser.add_argument(
-        '--img-size',
-        type=int,
-        help='image side (default: the config\'s training crop)')
-    parser.add_argument('--iters', type=int, default=10, help='timed iters')
-    parser.add_argument('--warmup', type=int, default=2, help='warm-up iters')
-    parser.add_argument(
-        '--device',
-        default='cuda' if torch.cuda.is_available() else 'cpu',
-        help='torch device (default: cuda if available)')
-    parser.add_argument(
-        '--amp',
-        action='store_true',
-        help='mixed precision (fp16 AmpOptimWrapper on CUDA, bf16 autocast '
-        'on CPU)')
-    parser.add_argument(
-        '--compile',
-        nargs='?',
-        const='head',
-        choices=['head', 'all'],
-        help='torch.compile the graph head and CACAI ("head") or also the '
-        'backbone and neck ("all")')
-    parser.add_argument(
-        '--threads', type=int, help='torch.set_num_threads (CPU)')
-    parser.add_argument(
-        '--seed', type=int, default=0, help='weights, batch, draws')
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help='overrides of the GCA-HNG config (not the baseline)')
+    add_benchmark_args(parser)
     return parser.parse_args(argv)
 
 
