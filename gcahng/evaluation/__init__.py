@@ -1,4 +1,7 @@
-from .functional import retrieval_metrics
+from .functional import as_embeddings, nearest_neighbours, retrieval_metrics
 from .metrics import RetrievalMetric
 
-__all__ = ['retrieval_metrics', 'RetrievalMetric']
+__all__ = [
+    'as_embeddings', 'nearest_neighbours', 'retrieval_metrics',
+    'RetrievalMetric'
+]

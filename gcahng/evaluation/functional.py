@@ -44,8 +44,9 @@ def _import_faiss():
     return faiss
 
 
-def _as_embeddings(x: ArrayLike, name: str) -> np.ndarray:
-    """Convert to a C-contiguous float32 ``[N, D]`` array, rows L2-normed."""
+def as_embeddings(x: ArrayLike, name: str = 'embeddings') -> np.ndarray:
+    """Convert to a C-contiguous float32 ``[N, D]`` array, rows L2-normed
+    (``name`` is used in the error for a wrong shape)."""
     if isinstance(x, torch.Tensor):
         x = x.detach().to('cpu', torch.float32).numpy()
     x = np.asarray(x, dtype=np.float32)
@@ -151,6 +152,36 @@ def _knn_chunks(
         yield start, idx.cpu().numpy().astype(np.int64, copy=False)
 
 
+def nearest_neighbours(
+    query: ArrayLike,
+    k: int,
+    gallery: Optional[ArrayLike] = None,
+    chunk_size: int = 4096,
+    device: Optional[Union[str, torch.device]] = None
+) -> Iterator[Tuple[int, np.ndarray]]:
+    """The exact search behind :func:`retrieval_metrics`, for tools that
+    need the neighbours themselves.
+
+    Embeddings are L2-normalised and ranked by cosine similarity; with
+    ``gallery=None`` the gallery is the query set and each query is excluded
+    by index (leave-one-out). Backend and ``device`` as in
+    :func:`retrieval_metrics`.
+
+    Yields:
+        tuple: ``(start, idx)``: the ``k`` nearest gallery indices
+        ``[len(idx), k]`` (most similar first) of the queries
+        ``start .. start + len(idx) - 1``, ``chunk_size`` queries at a time.
+    """
+    q = as_embeddings(query, 'query')
+    leave_one_out = gallery is None
+    g = q if leave_one_out else as_embeddings(gallery, 'gallery')
+    if not 0 < k <= len(g) - int(leave_one_out):
+        raise ValueError(f'k = {k} neighbours requested from a gallery of '
+                         f'{len(g) - int(leave_one_out)} candidates')
+    backend, dev = _select_backend(device, k + int(leave_one_out))
+    yield from _knn_chunks(q, g, k, leave_one_out, chunk_size, backend, dev)
+
+
 def retrieval_metrics(
         query: ArrayLike,
         query_labels: ArrayLike,
@@ -217,7 +248,7 @@ def retrieval_metrics(
     if chunk_size < 1:
         raise ValueError(f'`chunk_size` must be positive, got {chunk_size}.')
 
-    query = _as_embeddings(query, 'query')
+    query = as_embeddings(query, 'query')
     nq = query.shape[0]
     q_labels = _as_labels(query_labels, nq, 'query_labels')
     leave_one_out = gallery is None
@@ -229,7 +260,7 @@ def retrieval_metrics(
     else:
         if gallery_labels is None:
             raise ValueError('`gallery` given without `gallery_labels`.')
-        gallery = _as_embeddings(gallery, 'gallery')
+        gallery = as_embeddings(gallery, 'gallery')
         g_labels = _as_labels(gallery_labels, gallery.shape[0],
                               'gallery_labels')
         if gallery.shape[1] != query.shape[1]:

@@ -22,8 +22,7 @@ from mmengine.dataset import pseudo_collate
 from mmengine.registry import init_default_scope
 from mmengine.utils import ProgressBar
 
-from gcahng.evaluation.functional import (_as_embeddings, _knn_chunks,
-                                          _select_backend)
+from gcahng.evaluation import as_embeddings, nearest_neighbours
 
 
 class AnalysisError(RuntimeError):
@@ -294,14 +293,14 @@ def per_query_retrieval(query: np.ndarray,
         where ``R = 0``) and ``first_hit [Q]`` (1-based rank of the first
         same-class item, ``0`` if there is none).
     """
-    q = _as_embeddings(query, 'query')
+    q = as_embeddings(query, 'query')
     q_labels = np.asarray(query_labels).reshape(-1)
     leave_one_out = gallery is None
     if leave_one_out:
         g, g_labels = q, q_labels
         num_candidates = len(q) - 1
     else:
-        g = _as_embeddings(gallery, 'gallery')
+        g = as_embeddings(gallery, 'gallery')
         g_labels = np.asarray(gallery_labels).reshape(-1)
         num_candidates = len(g)
     if num_candidates < 1:
@@ -316,13 +315,13 @@ def per_query_retrieval(query: np.ndarray,
 
     k_show = min(topk, num_candidates)
     depth = min(max(k_show, int(num_rel.max())), num_candidates)
-    backend, dev = _select_backend(None, depth + int(leave_one_out))
     nq = len(q)
     indices = np.zeros((nq, k_show), dtype=np.int64)
     rp = np.full(nq, np.nan)
     ap = np.full(nq, np.nan)
-    for start, idx in _knn_chunks(q, g, depth, leave_one_out, chunk_size,
-                                  backend, dev):
+    for start, idx in nearest_neighbours(q, depth,
+                                         None if leave_one_out else g,
+                                         chunk_size):
         stop = start + len(idx)
         indices[start:stop] = idx[:, :k_show]
         rel = g_ids[idx] == q_ids[start:stop, None]

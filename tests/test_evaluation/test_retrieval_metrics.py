@@ -7,7 +7,8 @@ import pytest
 import torch
 from mmpretrain.structures import DataSample
 
-from gcahng.evaluation import RetrievalMetric, retrieval_metrics
+from gcahng.evaluation import (RetrievalMetric, nearest_neighbours,
+                               retrieval_metrics)
 from gcahng.evaluation.functional import _drop_self, _select_backend
 from gcahng.registry import METRICS
 
@@ -340,3 +341,23 @@ def test_metric_config_errors():
     metric.process(None, _as_samples(x, y, np.zeros(10, bool)))
     with pytest.raises(ValueError, match='queries'):
         metric.compute_metrics(metric.results)
+
+
+@pytest.mark.parametrize('leave_one_out', [True, False])
+def test_nearest_neighbours_equal_a_full_sort(leave_one_out):
+    rng = np.random.default_rng(3)
+    query = rng.normal(size=(37, 8)).astype(np.float32)
+    gallery = None if leave_one_out else rng.normal(
+        size=(50, 8)).astype(np.float32)
+    got = np.concatenate([
+        idx for _, idx in nearest_neighbours(query, 5, gallery, chunk_size=10)
+    ])
+    unit = query / np.linalg.norm(query, axis=1, keepdims=True)
+    g = unit if leave_one_out else gallery / np.linalg.norm(
+        gallery, axis=1, keepdims=True)
+    sim = unit.astype(np.float64) @ g.T.astype(np.float64)
+    if leave_one_out:
+        np.fill_diagonal(sim, -np.inf)
+    np.testing.assert_array_equal(got, np.argsort(-sim, axis=1)[:, :5])
+    with pytest.raises(ValueError, match='neighbours requested'):
+        next(nearest_neighbours(query, len(query)))

@@ -1,6 +1,7 @@
 """Every entry of the authors' worked example, reproduced to 1e-5.
 
-``/work/shared/reference/gcahng_small_vectors.pt`` (see its README): N=3
+``tests/data/reference/gcahng_small_vectors.pt`` (a copy of the project's
+``shared/reference/``; see the README there): N=3
 classes x M=2 samples in group order, D=8, H=2, T=1, C=5, eval mode.
 """
 import math
@@ -15,11 +16,10 @@ from gcahng.models.heads import GCLHead, correlation_edges
 from gcahng.models.losses import (DiversityLoss, NPairLoss, SimilarityLoss,
                                   SynthClassificationLoss, SyntheticPairLoss)
 
-REFERENCE = '/work/shared/reference/gcahng_small_vectors.pt'
+REFERENCE = osp.join(
+    osp.dirname(__file__), '..', 'data', 'reference',
+    'gcahng_small_vectors.pt')
 ATOL = 1e-5
-
-pytestmark = pytest.mark.skipif(
-    not osp.exists(REFERENCE), reason='reference vectors not available')
 
 
 @pytest.fixture(scope='module')

@@ -11,7 +11,7 @@ from mmengine.registry import init_default_scope
 from gcahng.registry import MODELS
 
 REFERENCE = osp.join(
-    osp.dirname(__file__), '..', '..', '..', 'shared', 'reference',
+    osp.dirname(__file__), '..', 'data', 'reference',
     'official_checkpoint_keys.txt')
 converter = load_tool('model_converters/gcahng_official_to_mmengine.py')
 
