@@ -26,8 +26,8 @@ from typing import Dict, Optional
 import torch
 
 from gcahng.utils.speed import (add_benchmark_args, baseline_twin,
-                                compare_train_step, device_name, format_bytes,
-                                load_config)
+                                bench_kwargs, compare_train_step, device_name,
+                                format_bytes, load_config)
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 DEFAULT_CONFIG = osp.join(REPO, 'configs', 'gcahng', 'r50_pa_cub.py')
@@ -110,14 +110,8 @@ def main(argv: Optional[list] = None) -> None:
     result = compare_train_step(
         load_config(configs['config'], args.cfg_options),
         configs['baseline'],
-        num_iters=args.iters,
-        warmup=args.warmup,
-        device=args.device,
-        img_size=args.img_size,
-        amp=args.amp,
-        compile=args.compile,
         inference=not args.no_inference,
-        seed=args.seed)
+        **bench_kwargs(args))
     print(report(result, configs, args.device))
 
 

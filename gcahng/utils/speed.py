@@ -103,6 +103,19 @@ def add_benchmark_args(parser: argparse.ArgumentParser) -> None:
         'model.graph_head.symmetric_edges=False')
 
 
+def bench_kwargs(args: argparse.Namespace) -> dict:
+    """The :func:`compare_train_step` settings from the options of
+    :func:`add_benchmark_args`."""
+    return dict(
+        num_iters=args.iters,
+        warmup=args.warmup,
+        device=args.device,
+        img_size=args.img_size,
+        amp=args.amp,
+        compile=args.compile,
+        seed=args.seed)
+
+
 # ----------------------------------------------------------------------
 # configs
 def baseline_twin(config: str) -> str:
@@ -636,7 +649,7 @@ def device_name(device: Union[str, torch.device]) -> str:
 
 
 __all__ = [
-    'add_benchmark_args', 'baseline_twin', 'batch_layout',
+    'add_benchmark_args', 'baseline_twin', 'bench_kwargs', 'batch_layout',
     'build_model_and_optim', 'StepBench', 'cached_features',
     'compare_train_step', 'compile_model', 'device_name', 'disable_pretrained',
     'enable_amp', 'format_bytes', 'load_config', 'markdown_table',

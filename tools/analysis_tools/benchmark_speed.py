@@ -34,8 +34,8 @@ from typing import Optional, Sequence
 import torch
 
 from gcahng.utils.speed import (add_benchmark_args, baseline_twin,
-                                compare_train_step, device_name, load_config,
-                                markdown_table, table_rows)
+                                bench_kwargs, compare_train_step, device_name,
+                                load_config, markdown_table, table_rows)
 
 CSV_FIELDS = ('method', 'train_s_per_iter', 'infer_s_per_batch',
               'peak_train_mem_mib', 'train_ratio', 'infer_ratio')
@@ -68,15 +68,8 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
         'work_dirs', 'benchmark_speed',
         osp.splitext(osp.basename(args.config))[0])
     result = compare_train_step(
-        load_config(args.config, args.cfg_options),
-        baseline,
-        num_iters=args.iters,
-        warmup=args.warmup,
-        device=args.device,
-        img_size=args.img_size,
-        amp=args.amp,
-        compile=args.compile,
-        seed=args.seed)
+        load_config(args.config, args.cfg_options), baseline,
+        **bench_kwargs(args))
     rows = table_rows(result)
     hng = result['gcahng']
     settings = {

@@ -99,6 +99,27 @@ class CACAIGenerator(BaseModule):
         self.fusion = fusion
         self.eps = eps
 
+    @staticmethod
+    def _groups(z: torch.Tensor, num_classes: int,
+                num_per_class: int) -> torch.Tensor:
+        """``z [B, D]`` in group order as ``[M, N, D]`` (checked)."""
+        b, d = z.shape
+        if b != num_classes * num_per_class:
+            raise ValueError(f'CACAIGenerator: batch of {b} embeddings is not '
+                             f'N*M = {num_classes}*{num_per_class}')
+        return z.view(num_per_class, num_classes, d)
+
+    @staticmethod
+    def _check_lambdas(z: torch.Tensor,
+                       lambdas: Optional[torch.Tensor]) -> None:
+        """Channel-wise interpolation needs ``λ [B, B, D]``."""
+        b, d = z.shape
+        if lambdas is None or lambdas.shape != (b, b, d):
+            raise ValueError(
+                'CACAIGenerator(interpolation="channel") needs lambdas '
+                f'of shape {(b, b, d)}, got '
+                f'{None if lambdas is None else tuple(lambdas.shape)}')
+
     def interpolate(self, z: torch.Tensor, lambdas: Optional[torch.Tensor],
                     hardness: Union[float, torch.Tensor], num_classes: int,
                     num_per_class: int) -> torch.Tensor:
@@ -117,11 +138,8 @@ class CACAIGenerator(BaseModule):
             ``ẑ^(g)`` of class ``m`` for anchor ``(a, n)``.
         """
         n_cls, m_per = num_classes, num_per_class
-        b, d = z.shape
-        if b != n_cls * m_per:
-            raise ValueError(f'CACAIGenerator: batch of {b} embeddings is not '
-                             f'N*M = {n_cls}*{m_per}')
-        groups = z.view(m_per, n_cls, d)
+        d = z.size(-1)
+        groups = self._groups(z, n_cls, m_per)
         anchors = groups.view(m_per, n_cls, 1, 1, d)
         positives = groups.roll(-1, dims=0).view(m_per, n_cls, 1, 1, d)
         cands = groups.view(1, 1, m_per, n_cls, d)
@@ -130,11 +148,7 @@ class CACAIGenerator(BaseModule):
         if self.interpolation == 'single':
             lam = hardness
         else:
-            if lambdas is None or lambdas.shape != (b, b, d):
-                raise ValueError(
-                    'CACAIGenerator(interpolation="channel") needs lambdas '
-                    f'of shape {(b, b, d)}, got '
-                    f'{None if lambdas is None else tuple(lambdas.shape)}')
+            self._check_lambdas(z, lambdas)
             lam = hardness * lambdas.view(m_per, n_cls, m_per, n_cls, d)
         interp = d_neg > d_pos
         denom = torch.where(interp, d_neg, torch.ones_like(d_neg))
@@ -179,11 +193,8 @@ class CACAIGenerator(BaseModule):
             are those of :meth:`interpolate` (``‖x - c + eps‖``).
         """
         n_cls, m_per = num_classes, num_per_class
-        b, d = z.shape
-        if b != n_cls * m_per:
-            raise ValueError(f'CACAIGenerator: batch of {b} embeddings is not '
-                             f'N*M = {n_cls}*{m_per}')
-        groups = z.view(m_per, n_cls, d)
+        d = z.size(-1)
+        groups = self._groups(z, n_cls, m_per)
         diff = groups.view(1, 1, m_per, n_cls, d) - groups.view(
             m_per, n_cls, 1, 1, d)  # c - x
         # ‖x - c + eps‖ = ‖(c - x) - eps‖ exactly (IEEE negation)
@@ -233,15 +244,11 @@ class CACAIGenerator(BaseModule):
             idx = pick.view(m_per, 1, 1, 1, 1).expand(-1, n_cls, n_cls, 1,
                                                       zhat.size(-1))
             return zhat.gather(3, idx).squeeze(3)
-        b, d = z.shape
+        d = z.size(-1)
         if geometry is None:
             geometry = self.geometry(z, n_cls, m_per)
-        if self.interpolation == 'channel' and (lambdas is None
-                                                or lambdas.shape != (b, b, d)):
-            raise ValueError(
-                'CACAIGenerator(interpolation="channel") needs lambdas '
-                f'of shape {(b, b, d)}, got '
-                f'{None if lambdas is None else tuple(lambdas.shape)}')
+        if self.interpolation == 'channel':
+            self._check_lambdas(z, lambdas)
         if fusion_weights is None:
             u = self._rand((m_per, 1, 1, m_per - 1), generator, z)
         else:
