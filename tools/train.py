@@ -12,7 +12,7 @@ from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
 import gcahng  # noqa: F401  (safe checkpoint globals, registries)
-from gcahng.utils import setup_cpu_distributed
+from gcahng.utils import enable_amp, setup_cpu_distributed
 
 
 def parse_args() -> argparse.Namespace:
@@ -50,22 +50,6 @@ def parse_args() -> argparse.Namespace:
     if 'LOCAL_RANK' not in os.environ:
         os.environ['LOCAL_RANK'] = str(args.local_rank)
     return args
-
-
-def enable_amp(cfg: Config) -> None:
-    """Switch every optimiser wrapper of ``cfg`` to ``AmpOptimWrapper``."""
-    optim_wrapper = cfg.optim_wrapper
-    if optim_wrapper.get('constructor') == 'MultiOptimWrapperConstructor':
-        wrappers = [
-            v for k, v in optim_wrapper.items()
-            if k != 'constructor' and isinstance(v, dict)
-        ]
-    else:
-        wrappers = [optim_wrapper]
-    for wrapper in wrappers:
-        if wrapper.get('type', 'OptimWrapper') != 'AmpOptimWrapper':
-            wrapper['type'] = 'AmpOptimWrapper'
-            wrapper.setdefault('loss_scale', 'dynamic')
 
 
 def merge_args(cfg: Config, args: argparse.Namespace) -> Config:

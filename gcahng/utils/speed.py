@@ -55,6 +55,7 @@ from mmengine.config import Config, DictAction
 from mmengine.registry import init_default_scope
 
 import gcahng  # noqa: F401  (registries)
+from gcahng.utils.amp import enable_amp
 
 #: Crop size used when the config has no ``RandomResizedCrop``.
 DEFAULT_IMG_SIZE = 224
@@ -193,24 +194,6 @@ def num_train_classes(model: nn.Module, default: int) -> int:
     ]
     counts = [c for c in counts if c]
     return min(counts) if counts else default
-
-
-def enable_amp(cfg: Config, dtype: Optional[str] = None) -> None:
-    """Switch every optimiser wrapper of ``cfg`` to ``AmpOptimWrapper``
-    (CUDA; same as ``tools/train.py --amp``)."""
-    ow_cfg = cfg.optim_wrapper
-    if ow_cfg.get('constructor') == 'MultiOptimWrapperConstructor':
-        wrappers = [
-            v for k, v in ow_cfg.items()
-            if k != 'constructor' and isinstance(v, dict)
-        ]
-    else:
-        wrappers = [ow_cfg]
-    for wrapper in wrappers:
-        wrapper['type'] = 'AmpOptimWrapper'
-        wrapper.setdefault('loss_scale', 'dynamic')
-        if dtype is not None:
-            wrapper['dtype'] = dtype
 
 
 def build_model_and_optim(cfg: Config,
@@ -652,7 +635,7 @@ __all__ = [
     'add_benchmark_args', 'baseline_twin', 'bench_kwargs', 'batch_layout',
     'build_model_and_optim', 'StepBench', 'cached_features',
     'compare_train_step', 'compile_model', 'device_name', 'disable_pretrained',
-    'enable_amp', 'format_bytes', 'load_config', 'markdown_table',
-    'num_train_classes', 'peak_memory', 'table_rows', 'synthetic_batch',
-    'time_train_step', 'train_img_size'
+    'format_bytes', 'load_config', 'markdown_table', 'num_train_classes',
+    'peak_memory', 'table_rows', 'synthetic_batch', 'time_train_step',
+    'train_img_size'
 ]
