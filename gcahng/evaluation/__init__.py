@@ -1,7 +1,8 @@
-from .functional import as_embeddings, nearest_neighbours, retrieval_metrics
+from .functional import (as_embeddings, label_ids, nearest_neighbours,
+                         precision_at_r, retrieval_metrics)
 from .metrics import RetrievalMetric
 
 __all__ = [
-    'as_embeddings', 'nearest_neighbours', 'retrieval_metrics',
-    'RetrievalMetric'
+    'as_embeddings', 'label_ids', 'nearest_neighbours', 'precision_at_r',
+    'retrieval_metrics', 'RetrievalMetric'
 ]

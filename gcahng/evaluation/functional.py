@@ -152,6 +152,51 @@ def _knn_chunks(
         yield start, idx.cpu().numpy().astype(np.int64, copy=False)
 
 
+def label_ids(
+        query_labels: np.ndarray, gallery_labels: np.ndarray,
+        leave_one_out: bool) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Labels as ids ``0 .. C-1`` and each query's ``R``.
+
+    Returns:
+        tuple: query ids ``[Q]``, gallery ids ``[G]`` and ``R [Q]``, the
+        number of gallery items with the query's label (itself excluded in
+        leave-one-out, where the gallery is the query set).
+    """
+    nq = len(query_labels)
+    uniq, inv = np.unique(
+        np.concatenate([query_labels, gallery_labels]), return_inverse=True)
+    inv = inv.reshape(-1)
+    q_ids = inv[:nq]
+    g_ids = q_ids if leave_one_out else inv[nq:]
+    counts = np.bincount(g_ids, minlength=len(uniq))
+    return q_ids, g_ids, counts[q_ids] - (1 if leave_one_out else 0)
+
+
+def precision_at_r(rel: np.ndarray,
+                   num_rel: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+    """Per-query R-Precision and MAP@R (fractions, 0 where ``R = 0``).
+
+    Args:
+        rel (ndarray): ``[c, k]`` bool, ``rel[q, i]``: the ``i+1``-th
+            neighbour of query ``q`` has its label; ``k ≥ max R``.
+        num_rel (ndarray): ``R [c]``.
+    """
+    r_cols = int(num_rel.max()) if len(num_rel) else 0
+    if r_cols == 0:
+        zeros = np.zeros(len(num_rel))
+        return zeros, zeros
+    rel_r = rel[:, :r_cols]  # only the first max(R) columns count
+    cum = np.cumsum(rel_r, axis=1, dtype=np.int32)  # hits in top k
+    ranks = np.arange(1, r_cols + 1)
+    valid = num_rel > 0
+    r_safe = np.maximum(num_rel, 1)
+    hits_at_r = np.take_along_axis(cum, (r_safe - 1)[:, None], axis=1)[:, 0]
+    # sum_{k<=R} P@k rel(k), P@k = cum_k / k
+    mask = rel_r & (ranks[None, :] <= num_rel[:, None])
+    ap = (cum / ranks[None, :] * mask).sum(axis=1) / r_safe
+    return np.where(valid, hits_at_r / r_safe, 0.0), np.where(valid, ap, 0.0)
+
+
 def nearest_neighbours(
     query: ArrayLike,
     k: int,
@@ -273,14 +318,7 @@ def retrieval_metrics(
         raise ValueError('The gallery is empty (leave-one-out needs at least '
                          'two embeddings).')
 
-    # labels -> 0..C-1 ids; R_q from a bincount over the gallery
-    uniq, inv = np.unique(
-        np.concatenate([q_labels, g_labels]), return_inverse=True)
-    inv = inv.reshape(-1)
-    q_ids = inv[:nq]
-    g_ids = q_ids if leave_one_out else inv[nq:]
-    counts = np.bincount(g_ids, minlength=len(uniq))
-    num_rel = counts[q_ids] - (1 if leave_one_out else 0)
+    q_ids, g_ids, num_rel = label_ids(q_labels, g_labels, leave_one_out)
 
     if max(ks) > num_candidates:
         warnings.warn(f'R@K with K > {num_candidates} (the number of gallery '
@@ -303,21 +341,9 @@ def retrieval_metrics(
         first = np.where(any_rel, rel.argmax(axis=1), k_search)
         for k in ks:
             hits[k] += int(np.count_nonzero(first < k_eff[k]))
-        # RP and MAP@R only need the first max(R) columns
-        r_cols = int(r.max())
-        if r_cols == 0:
-            continue
-        rel_r = rel[:, :r_cols]
-        cum = np.cumsum(rel_r, axis=1, dtype=np.int32)  # hits in top k
-        ranks = np.arange(1, r_cols + 1)
-        valid = r > 0
-        r_safe = np.maximum(r, 1)
-        hits_at_r = np.take_along_axis(cum, (r_safe - 1)[:, None], axis=1)
-        rp_sum += float((hits_at_r[:, 0] / r_safe)[valid].sum())
-        # sum_{k<=R} P@k rel(k), P@k = cum_k / k
-        mask = rel_r & (ranks[None, :] <= r[:, None])
-        ap = (cum / ranks[None, :] * mask).sum(axis=1) / r_safe
-        map_sum += float(ap[valid].sum())
+        rp, ap = precision_at_r(rel, r)
+        rp_sum += float(rp.sum())
+        map_sum += float(ap.sum())
 
     num_without = int(np.count_nonzero(num_rel == 0))
     num_valid = nq - num_without

@@ -22,7 +22,8 @@ from mmengine.dataset import pseudo_collate
 from mmengine.registry import init_default_scope
 from mmengine.utils import ProgressBar
 
-from gcahng.evaluation import as_embeddings, nearest_neighbours
+from gcahng.evaluation import (as_embeddings, label_ids, nearest_neighbours,
+                               precision_at_r)
 
 
 class AnalysisError(RuntimeError):
@@ -262,13 +263,6 @@ def extract_embeddings(model: torch.nn.Module,
     return torch.cat(outs).numpy()
 
 
-def l2_normalize(x: np.ndarray) -> np.ndarray:
-    """Rows scaled to unit norm (zero rows stay zero)."""
-    x = np.asarray(x, dtype=np.float32)
-    norm = np.linalg.norm(x, axis=1, keepdims=True)
-    return x / np.maximum(norm, np.float32(1e-12))
-
-
 # ----------------------------------------------------------------------
 # retrieval
 def per_query_retrieval(query: np.ndarray,
@@ -305,13 +299,7 @@ def per_query_retrieval(query: np.ndarray,
         num_candidates = len(g)
     if num_candidates < 1:
         raise AnalysisError('the gallery is empty')
-    uniq, inv = np.unique(
-        np.concatenate([q_labels, g_labels]), return_inverse=True)
-    inv = inv.reshape(-1)
-    q_ids = inv[:len(q)]
-    g_ids = q_ids if leave_one_out else inv[len(q):]
-    counts = np.bincount(g_ids, minlength=len(uniq))
-    num_rel = counts[q_ids] - (1 if leave_one_out else 0)
+    q_ids, g_ids, num_rel = label_ids(q_labels, g_labels, leave_one_out)
 
     k_show = min(topk, num_candidates)
     depth = min(max(k_show, int(num_rel.max())), num_candidates)
@@ -324,17 +312,11 @@ def per_query_retrieval(query: np.ndarray,
                                          chunk_size):
         stop = start + len(idx)
         indices[start:stop] = idx[:, :k_show]
-        rel = g_ids[idx] == q_ids[start:stop, None]
         r = num_rel[start:stop]
-        cum = np.cumsum(rel, axis=1)
-        ranks = np.arange(1, depth + 1)
-        r_safe = np.maximum(r, 1)
-        hits_r = np.take_along_axis(cum, (r_safe - 1)[:, None], axis=1)[:, 0]
-        mask = rel & (ranks[None, :] <= r[:, None])
-        ap_chunk = (cum / ranks[None, :] * mask).sum(axis=1) / r_safe
-        valid = r > 0
-        rp[start:stop] = np.where(valid, 100.0 * hits_r / r_safe, np.nan)
-        ap[start:stop] = np.where(valid, 100.0 * ap_chunk, np.nan)
+        rp_chunk, ap_chunk = precision_at_r(
+            g_ids[idx] == q_ids[start:stop, None], r)
+        rp[start:stop] = np.where(r > 0, 100.0 * rp_chunk, np.nan)
+        ap[start:stop] = np.where(r > 0, 100.0 * ap_chunk, np.nan)
 
     # exact rank of the first hit: 1 + #items more similar than the most
     # similar same-class item (the query itself excluded)
@@ -529,8 +511,7 @@ __all__ = [
     'AnalysisError', 'CheckpointMismatchError', 'load_config',
     'default_out_dir', 'pick_device', 'load_checkpoint_strict', 'build_model',
     'build_dataset', 'build_dataloader', 'dataset_labels', 'query_mask',
-    'class_names', 'run_batches', 'extract_embeddings', 'l2_normalize',
-    'per_query_retrieval', 'to_rgb_uint8', 'denormalize', 'raw_image',
-    'tsne_2d', 'get_pyplot', 'class_colours', 'save_figure', 'write_json',
-    'write_csv'
+    'class_names', 'run_batches', 'extract_embeddings', 'per_query_retrieval',
+    'to_rgb_uint8', 'denormalize', 'raw_image', 'tsne_2d', 'get_pyplot',
+    'class_colours', 'save_figure', 'write_json', 'write_csv'
 ]

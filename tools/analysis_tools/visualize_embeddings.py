@@ -29,6 +29,7 @@ import torch
 from mmengine.config import DictAction
 
 import gcahng  # noqa: F401  (registries, safe checkpoint globals)
+from gcahng.evaluation import as_embeddings
 from gcahng.utils import analysis as ana
 
 TOOL = 'visualize_embeddings'
@@ -95,7 +96,7 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
 
 
 def _maybe_normalize(x: np.ndarray, normalize: bool) -> np.ndarray:
-    return ana.l2_normalize(x) if normalize else np.asarray(x, np.float32)
+    return as_embeddings(x) if normalize else np.asarray(x, np.float32)
 
 
 def select_classes(labels: np.ndarray, classes: Optional[List[int]],
