@@ -12,7 +12,8 @@ from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
 import gcahng  # noqa: F401  (safe checkpoint globals, registries)
-from gcahng.utils import enable_amp, setup_cpu_distributed
+from gcahng.utils import (enable_amp, setup_cpu_distributed,
+                          teardown_distributed)
 
 
 def parse_args() -> argparse.Namespace:
@@ -80,6 +81,7 @@ def main() -> None:
     setup_cpu_distributed(cfg)
     runner = Runner.from_cfg(cfg)
     runner.train()
+    teardown_distributed()
 
 
 if __name__ == '__main__':

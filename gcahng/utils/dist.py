@@ -28,3 +28,20 @@ def setup_cpu_distributed(cfg: Config) -> bool:
     wrapper['device_ids'] = None
     cfg.model_wrapper_cfg = wrapper
     return True
+
+
+def teardown_distributed() -> None:
+    """End a distributed run cleanly: wait for every rank, then destroy the
+    process group.
+
+    Without it the default group lives until interpreter finalisation, where
+    gloo's worker threads can still hold work objects; destroying them then
+    aborts the process (``terminate called without an active exception``,
+    SIGABRT) after the run has finished, and torchrun reports a failure.
+    Call it after a successful ``runner.train()`` / ``runner.test()`` only:
+    after an error on one rank, a barrier would wait for the others.
+    """
+    if not (dist.is_available() and dist.is_initialized()):
+        return
+    dist.barrier()
+    dist.destroy_process_group()

@@ -72,3 +72,37 @@ def test_two_process_ddp_train_and_test(generator, tmp_path):
     assert ddp['retrieval/num_queries'] == single['retrieval/num_queries']
     for key, value in single.items():
         assert ddp[key] == pytest.approx(value, abs=1e-6), key
+
+
+@pytest.mark.parametrize('tool', ['train.py', 'test.py'])
+def test_tools_destroy_the_process_group(tool, tmp_path, monkeypatch):
+    """A ``--launcher pytorch`` run ends with the process group destroyed.
+
+    Left alive, gloo's threads are torn down at interpreter exit, which
+    sometimes aborts a finished run (SIGABRT, ``terminate called without an
+    active exception``) and makes torchrun report a failure."""
+    import torch.distributed as dist
+    from helpers import load_tool
+
+    work = str(tmp_path / 'work')
+    cfg = tiny_synthetic_cfg('baselines/r18_pa_synthetic.py', work)
+    cfg_file = str(tmp_path / 'cfg.py')
+    cfg.dump(cfg_file)
+    argv = [cfg_file, '--launcher', 'pytorch', '--work-dir', work]
+    if tool == 'test.py':
+        run([sys.executable, 'tools/train.py', cfg_file])
+        argv.insert(1, osp.join(work, 'epoch_1.pth'))
+    for key, value in dict(
+            RANK='0',
+            LOCAL_RANK='0',
+            WORLD_SIZE='1',
+            MASTER_ADDR='127.0.0.1',
+            MASTER_PORT=str(free_port())).items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setattr(sys, 'argv', [tool] + argv)
+    try:
+        load_tool(tool).main()
+        assert not dist.is_initialized()
+    finally:
+        if dist.is_initialized():
+            dist.destroy_process_group()

@@ -15,3 +15,8 @@ custom_hooks = [
 train_cfg = dict(by_epoch=True, max_epochs=100, val_interval=5)
 val_cfg = dict()
 test_cfg = dict()
+
+# DDP: during the backbone warm-up the backbone gets no gradients, hence
+# find_unused_parameters.
+model_wrapper_cfg = dict(
+    type='MMDistributedDataParallel', find_unused_parameters=True)
