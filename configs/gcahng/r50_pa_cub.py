@@ -22,6 +22,11 @@ model = dict(
         num_classes={{_base_.num_train_classes}}, num_layers=2, num_heads=4),
     loss_sim=dict(loss_weight=20.0),  # w_sim
     loss_div=dict(loss_weight=0.2),  # 0.01 * w_div, w_div = 20
+    # PA is a cosine loss: HNG on 8 * z / |z|, L_syn on 32 * cos (not in the
+    # authors' code; docs/algorithm.md, "GCA-HNG with a proxy loss")
+    hng_geometry='cosine',
+    hng_scale=8.0,
+    loss_syn=dict(cosine_scale=32.0),
     hardness_alpha=5.0,
     balance_beta=20.0)
 optim_wrapper = dict(

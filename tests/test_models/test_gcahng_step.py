@@ -149,7 +149,7 @@ def test_baseline_plus_gnn_has_no_generation():
     ow = MultiOptimWrapperConstructor(cfg)(model)
     assert set(ow.keys()) == {'metric', 'graph'}
     log_vars = model.train_step(batch(), ow)
-    assert set(log_vars) == {'loss_metric', 'loss_gce'}
+    assert set(log_vars) == {'loss_metric', 'loss_gce', 'gce_acc', 'z_norm'}
 
 
 def test_dropping_gen_terms():
@@ -280,3 +280,55 @@ def test_backward_shared_gives_each_scaler_its_own_scale():
             list(a.parameters()) + list(b.parameters()),
             list(ref_a.parameters()) + list(ref_b.parameters())):
         assert torch.allclose(p, q, atol=1e-6)
+
+
+def test_cosine_geometry_feeds_the_scaled_unit_embedding():
+    """hng_geometry='cosine': graph head, CACAI, L_syn, h₁ and L_gen see
+    s·z/‖z‖; L_m sees z itself."""
+    torch.manual_seed(0)
+    model = build_model(hng_geometry='cosine', hng_scale=5.0)
+    seen = {}
+    for name in ('graph_head', 'loss_metric', 'loss_syn', 'classifier'):
+        module = getattr(model, name)
+        module.register_forward_hook(
+            lambda mod, args, out, _n=name: seen.setdefault(_n, []).append(
+                args[0].detach().norm(dim=-1)))
+    model.avg_gen_loss.fill_(8.0)  # L_syn counts
+    model.train_step(batch(), MultiOptimWrapperConstructor(optim_cfg())(model))
+    # (h₁'s later calls are L_cls on the synthetic negatives)
+    for norms in seen['graph_head'] + seen['loss_syn'] + seen['classifier'][:1]:
+        torch.testing.assert_close(norms, torch.full_like(norms, 5.0))
+    assert len(seen['graph_head']) == 2  # stages 2 and 4
+    raw = seen['loss_metric'][0]
+    assert not torch.allclose(raw, torch.full_like(raw, 5.0))
+    with pytest.raises(ValueError, match='hng_geometry'):
+        build_model(hng_geometry='spherical')
+
+
+def test_gen_wrapper_takes_the_generation_update():
+    """With a 'gen' wrapper (shares_params) the stage-4 step is its own,
+    with its own optimiser state; the graph wrapper steps in stage 2 only."""
+    torch.manual_seed(0)
+    model = build_model()
+    cfg = optim_cfg()
+    cfg['gen'] = dict(cfg['graph'], shares_params=True)
+    ow = MultiOptimWrapperConstructor(cfg)(model)
+    steps = []
+    for name in ('metric', 'graph', 'cls', 'gen'):
+        original = ow[name].step
+
+        def step(*a, _orig=original, _name=name, **k):
+            _orig(*a, **k)
+            steps.append(_name)
+
+        ow[name].step = step
+    model.train_step(batch(), ow)
+    assert steps == ['metric', 'graph', 'cls', 'gen']
+    graph_state = ow['graph'].optimizer.state
+    gen_state = ow['gen'].optimizer.state
+    fc = model.graph_head.fc[0].weight  # the λ read-out: stage 4 only
+    assert fc in gen_state and fc not in graph_state
+    with pytest.raises(ValueError, match='is in optim_wrapper'):
+        bad = optim_cfg()
+        bad['gen'] = dict(cfg['graph'])  # sharing without shares_params
+        MultiOptimWrapperConstructor(bad)(model)

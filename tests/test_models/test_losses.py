@@ -5,6 +5,7 @@ import math
 import pytest
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 
 from gcahng.models.losses import (DiversityLoss, NPairLoss, ProxyAnchorLoss,
                                   SimilarityLoss, SynthClassificationLoss,
@@ -221,3 +222,27 @@ def test_diversity_loss_constant_lambda_has_finite_gradient():
     value.backward()
     assert value.item() == pytest.approx(1.0, abs=1e-5)
     assert torch.isfinite(lam.grad).all()
+
+
+def test_synthetic_pair_loss_cosine_form():
+    """cosine_scale=s: CE over s·cos(anchor, [positive | negatives]), no
+    penalty, so a rescaled batch gives the same loss."""
+    from gcahng.models.losses import SyntheticPairLoss
+    torch.manual_seed(0)
+    m, n, d = 2, 3, 8
+    z = torch.randn(m * n, d)
+    syn = torch.randn(m, n, n, d)
+    loss = SyntheticPairLoss(cosine_scale=16.0)
+    value = loss(z, syn)
+    torch.testing.assert_close(loss(3.0 * z, 0.5 * syn), value)
+    groups = F.normalize(z.view(m, n, d), dim=-1)
+    expected = []
+    for a in range(m):
+        pos = groups[(a + 1) % m]
+        for i in range(n):
+            targets = F.normalize(syn[a, i].clone(), dim=-1)
+            targets[i] = pos[i]
+            logits = 16.0 * targets @ groups[a, i]
+            expected.append(F.cross_entropy(logits[None], torch.tensor([i])))
+    torch.testing.assert_close(value, torch.stack(expected).mean())
+    assert SyntheticPairLoss()(3.0 * z, syn) != SyntheticPairLoss()(z, syn)

@@ -15,7 +15,12 @@ model = dict(
         type='CACAIGenerator',
         interpolation='channel',
         fusion='random_weighting'),
-    loss_syn=dict(type='SyntheticPairLoss'),
+    # Proxy Anchor is a cosine loss: the hard-negative machinery works on
+    # 8 * z / |z| and L_syn on 32 * cos (docs/algorithm.md, "GCA-HNG with a
+    # proxy loss"); the literal SPEC form is hng_geometry='euclidean'.
+    hng_geometry='cosine',
+    hng_scale=8.0,
+    loss_syn=dict(type='SyntheticPairLoss', cosine_scale=32.0),
     loss_cls=dict(type='SynthClassificationLoss', loss_weight=20.0),
     loss_sim=dict(type='SimilarityLoss', loss_weight=20.0),
     loss_div=dict(type='DiversityLoss', loss_weight=0.2),  # w_div = 20 (PA)

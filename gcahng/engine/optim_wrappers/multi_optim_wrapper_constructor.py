@@ -31,6 +31,11 @@ class MultiOptimWrapperConstructor:
             graph=dict(modules=('graph_head', ), ...),
             cls=dict(modules=('classifier', ), ...))
 
+    An entry with ``shares_params=True`` may optimise parameters that
+    another entry owns too: GCA-HNG's optional ``gen`` wrapper gives the
+    graph head's generation update (``L_gen``) its own optimiser state,
+    apart from the ``graph`` wrapper's ``L_gce`` update.
+
     An entry set to ``None`` is left out, so an inheriting config can drop a
     wrapper whose modules its model lacks (``optim_wrapper = dict(cls=None)``
     for the "Baseline + GNN" ablation, which has no h₁).
@@ -64,6 +69,7 @@ class MultiOptimWrapperConstructor:
             modules = cfg.pop('modules')
             modules = (modules, ) if isinstance(modules, str) else modules
             paramwise_cfg = cfg.pop('paramwise_cfg', None)
+            shares = cfg.pop('shares_params', False)
             cfg.setdefault('type', 'OptimWrapper')
             container = nn.Module()
             for child in modules:
@@ -74,7 +80,7 @@ class MultiOptimWrapperConstructor:
                         f'children are {children}')
                 container.add_module(child, getattr(model, child))
             for pname, p in container.named_parameters():
-                if p.requires_grad:
+                if p.requires_grad and not shares:
                     if pname in owner:
                         raise ValueError(
                             f'parameter {pname} is in optim_wrapper.'

@@ -1,4 +1,6 @@
 """``L_syn``: the N-pair loss on synthetic negatives, SPEC §5."""
+from typing import Optional
+
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -25,17 +27,27 @@ class SyntheticPairLoss(nn.Module):
     (``CE_n`` averaged over the ``N`` anchors). The caller detaches ``λ``
     before synthesising ``S`` (stage 2) and multiplies by ``1 - ω``.
 
+    With ``cosine_scale = s`` the logits are ``s·cos(A_a[n], T[n, m])``
+    and there is no L2 penalty: the same loss in the geometry of a cosine
+    metric loss (Proxy Anchor), where the norms carry no meaning and a
+    synthetic negative inside the ball would otherwise be easier only for
+    being shorter.
+
     Args:
         reg_weight (float): ``ρ`` (3e-3).
         loss_weight (float): Multiplier of the loss.
+        cosine_scale (float, optional): ``s`` of the cosine form; None (the
+            SPEC form) uses dot products.
     """
 
     def __init__(self,
                  reg_weight: float = 3e-3,
-                 loss_weight: float = 1.0) -> None:
+                 loss_weight: float = 1.0,
+                 cosine_scale: Optional[float] = None) -> None:
         super().__init__()
         self.reg_weight = reg_weight
         self.loss_weight = loss_weight
+        self.cosine_scale = cosine_scale
 
     def forward(self, z: torch.Tensor,
                 synthetic: torch.Tensor) -> torch.Tensor:
@@ -53,8 +65,14 @@ class SyntheticPairLoss(nn.Module):
         targets = torch.where(eye[None, :, :, None],
                               positives.unsqueeze(1).expand_as(synthetic),
                               synthetic)  # T[a, n, n] = P_a[n]
-        logits = torch.einsum('and,anmd->anm', groups, targets)
         labels = torch.arange(n_cls, device=z.device).repeat(m_per)
+        if self.cosine_scale is not None:
+            logits = self.cosine_scale * torch.einsum(
+                'and,anmd->anm', F.normalize(_fp32(groups), dim=-1),
+                F.normalize(_fp32(targets), dim=-1))
+            ce = F.cross_entropy(logits.reshape(-1, n_cls), labels)
+            return self.loss_weight * ce
+        logits = torch.einsum('and,anmd->anm', groups, targets)
         ce = F.cross_entropy(
             _fp32(logits.reshape(-1, n_cls)), labels, reduction='none')
         ce = ce.view(m_per, n_cls).mean(dim=1)
@@ -65,7 +83,8 @@ class SyntheticPairLoss(nn.Module):
         return self.loss_weight * loss
 
     def extra_repr(self) -> str:
-        return f'reg_weight={self.reg_weight}, loss_weight={self.loss_weight}'
+        return (f'reg_weight={self.reg_weight}, loss_weight='
+                f'{self.loss_weight}, cosine_scale={self.cosine_scale}')
 
 
 __all__ = ['SyntheticPairLoss']

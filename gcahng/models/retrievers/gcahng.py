@@ -67,6 +67,14 @@ class GCAHNG(DMLRetriever):
         loss_h1_weight (float): Weight of h₁'s cross-entropy (10).
         loss_gen_weight (float): Factor of ``L_gen`` (0.5).
         generate (bool): False gives the "Baseline + GNN" ablation.
+        hng_geometry (str): The embedding that the graph head, CACAI, h₁,
+            ``L_syn`` and ``L_gen`` see. ``'euclidean'`` (SPEC, the authors'
+            NP+ code): the un-normalised ``z``. ``'cosine'``: ``s·z/‖z‖``
+            with ``s = hng_scale``, for metric losses defined on cosine
+            similarity (Proxy Anchor), whose embeddings have a free,
+            uncontrolled norm; ``L_m`` always sees ``z``. See
+            ``docs/algorithm.md`` ("GCA-HNG with a proxy loss").
+        hng_scale (float): ``s`` of ``hng_geometry='cosine'``.
     """
 
     def __init__(self,
@@ -88,6 +96,8 @@ class GCAHNG(DMLRetriever):
                  loss_h1_weight: float = 10.0,
                  loss_gen_weight: float = 0.5,
                  generate: bool = True,
+                 hng_geometry: str = 'euclidean',
+                 hng_scale: float = 8.0,
                  data_preprocessor: Optional[dict] = None,
                  frozen_bn2d: bool = False,
                  init_cfg: Optional[Union[dict, List[dict]]] = None) -> None:
@@ -99,6 +109,11 @@ class GCAHNG(DMLRetriever):
             frozen_bn2d=frozen_bn2d,
             init_cfg=init_cfg)
         self.graph_head = MODELS.build(graph_head)
+        if hng_geometry not in ('euclidean', 'cosine'):
+            raise ValueError('GCAHNG: hng_geometry must be "euclidean" or '
+                             f'"cosine", got {hng_geometry!r}')
+        self.hng_geometry = hng_geometry
+        self.hng_scale = hng_scale
         self.generate = generate
         self.hardness_alpha = hardness_alpha
         self.balance_beta = balance_beta
@@ -140,6 +155,13 @@ class GCAHNG(DMLRetriever):
     def _syn_weight_tensor(self) -> torch.Tensor:
         """``1 - ω`` as a tensor (see :meth:`_hardness_tensor`)."""
         return -torch.expm1(-self.balance_beta / self.avg_gen_loss)
+
+    def hng_view(self, z: torch.Tensor) -> torch.Tensor:
+        """The embedding the hard-negative machinery works on (see
+        ``hng_geometry``)."""
+        if self.hng_geometry == 'cosine':
+            return self.hng_scale * F.normalize(z, dim=1)
+        return z
 
     # ------------------------------------------------------------------
     def synthesize(
@@ -220,14 +242,15 @@ class GCAHNG(DMLRetriever):
 
         # Stage 2: metric model and graph head on the real batch.
         with ow_metric.optim_context(self):
-            z = self.extract_feat(inputs)
-            labels = labels.to(z.device, non_blocking=True)
+            z_metric = self.extract_feat(inputs)
+            labels = labels.to(z_metric.device, non_blocking=True)
+            z = self.hng_view(z_metric)
             # λ is only used detached here: its last edge step and read-out
             # run without autograd (same values)
             node_logits, lambdas = self.graph_head(
                 z, labels, lambda_grad=False)
             stage2 = dict(
-                loss_metric=self.loss_metric(z, labels),
+                loss_metric=self.loss_metric(z_metric, labels),
                 loss_gce=self.loss_gce_weight *
                 F.cross_entropy(node_logits.float(), labels))
             if self.generate:
@@ -241,6 +264,9 @@ class GCAHNG(DMLRetriever):
             ow.step()
             ow.zero_grad()
         log_vars.update({k: v.detach() for k, v in stage2.items()})
+        log_vars.update(
+            health_stats(z.detach(), labels, node_logits.detach(),
+                         synthetic.detach() if self.generate else None))
         if not self.generate:
             return log_vars
 
@@ -253,8 +279,10 @@ class GCAHNG(DMLRetriever):
         ow_cls.update_params(loss_h1)
         ow_graph.zero_grad()
 
-        # Stage 4: the updated graph head learns to generate.
-        with ow_graph.optim_context(self):
+        # Stage 4: the updated graph head learns to generate (with its own
+        # optimiser state when the config has a 'gen' wrapper).
+        ow_gen = optim_wrapper['gen'] if 'gen' in optim_wrapper else ow_graph
+        with ow_gen.optim_context(self):
             _, lambdas = self.graph_head(z_real, labels)
             synthetic, gen_aux = self.synthesize(
                 z_real, lambdas, n, m,
@@ -262,7 +290,8 @@ class GCAHNG(DMLRetriever):
             gen = self.loss_gen(z_real, labels, synthetic, lambdas)
             gen.update(gen_aux)
             loss_gen = sum(gen.values())
-        ow_graph.update_params(loss_gen)
+        ow_gen.update_params(loss_gen)
+        ow_graph.zero_grad()
         ow_cls.zero_grad()
 
         log_vars.update({k: v.detach() for k, v in gen.items()})
@@ -274,6 +303,42 @@ class GCAHNG(DMLRetriever):
             hardness_eta=self._hardness_tensor().detach(),
             balance_omega=1.0 - self._syn_weight_tensor().detach())
         return log_vars
+
+
+@torch.no_grad()
+def health_stats(z: torch.Tensor, labels: torch.Tensor,
+                 node_logits: torch.Tensor,
+                 synthetic: Optional[torch.Tensor]) -> Dict[str, torch.Tensor]:
+    """What shows whether the method is working, logged every iteration:
+
+    - ``gce_acc``: the graph head's node-classification accuracy on the
+      batch (chance is ``1 / num_classes``: a head stuck there feeds noise
+      into the embeddings through ``L_gce``);
+    - ``z_norm``: the mean norm of the un-normalised embeddings, the scale
+      that the graph head, CACAI and ``L_syn`` work at;
+    - ``syn_hardness``: the mean cosine between each anchor and its
+      synthetic negatives ``S_a[n, m]`` (``m != n``), next to
+      ``real_neg_cos``, the mean cosine between the anchors and the real
+      samples of the other classes: how much harder the generated
+      negatives are than the real ones.
+    """
+    out = dict(
+        gce_acc=(node_logits.argmax(1) == labels).float().mean(),
+        z_norm=z.norm(dim=1).mean())
+    if synthetic is None:
+        return out
+    m, n = synthetic.shape[:2]
+    zn = F.normalize(z.float(), dim=1)
+    anchors = zn.view(m, n, -1)
+    off = ~torch.eye(n, dtype=torch.bool, device=z.device)
+    syn_cos = torch.einsum('and,anmd->anm', anchors,
+                           F.normalize(synthetic.float(), dim=-1))
+    real_cos = zn @ zn.t()
+    other = labels[:, None] != labels[None, :]
+    out.update(
+        syn_hardness=syn_cos[:, off].mean(),
+        real_neg_cos=real_cos[other].mean())
+    return out
 
 
 def backward_shared(loss: torch.Tensor,
