@@ -59,8 +59,7 @@ def set_num_classes(model: dict, num: int) -> None:
 
 
 def prepare_config(config: str, work_dir: str, seed: int,
-                   args: argparse.Namespace,
-                   pretrained: Optional[str]) -> str:
+                   args: argparse.Namespace, pretrained: Optional[str]) -> str:
     """The run's config file: ``config`` with the seed, the regime and the
     split applied; returns its path."""
     cfg = Config.fromfile(osp.join(REPO, config))
@@ -84,16 +83,18 @@ def prepare_config(config: str, work_dir: str, seed: int,
 def last_epoch_scalars(work_dir: str) -> Dict[str, float]:
     """The final validation metrics and the last epoch's mean training log
     values, read from MMEngine's ``vis_data/scalars.json``."""
-    files = sorted(glob.glob(osp.join(work_dir, '*', 'vis_data',
-                                      'scalars.json')))
+    files = sorted(
+        glob.glob(osp.join(work_dir, '*', 'vis_data', 'scalars.json')))
     if not files:
         raise RuntimeError(f'no scalars.json under {work_dir}')
     rows = [json.loads(line) for line in open(files[-1]) if line.strip()]
     evals = [r for r in rows if 'retrieval/R@1' in r]
     if not evals:
         raise RuntimeError(f'{files[-1]} has no retrieval metrics')
-    out = {k.split('/', 1)[1]: v for k, v in evals[-1].items()
-           if k.startswith('retrieval/')}
+    out = {
+        k.split('/', 1)[1]: v
+        for k, v in evals[-1].items() if k.startswith('retrieval/')
+    }
     train = [r for r in rows if 'epoch' in r and 'loss_metric' in r]
     if train:
         last = [r for r in train if r['epoch'] == train[-1]['epoch']]
@@ -104,8 +105,11 @@ def last_epoch_scalars(work_dir: str) -> Dict[str, float]:
     return out
 
 
-def train_one(config: str, seed: int, args: argparse.Namespace,
-              pretrained: Optional[str], threads: int,
+def train_one(config: str,
+              seed: int,
+              args: argparse.Namespace,
+              pretrained: Optional[str],
+              threads: int,
               tag: str = '') -> Dict[str, float]:
     work_dir = osp.join(args.out_dir, tag or run_name(config), f'seed{seed}')
     done = osp.join(work_dir, 'metrics.json')
@@ -184,13 +188,14 @@ def main() -> None:
     pretrained = args.pretrained
     if pretrained == 'auto':
         print(f'pretraining the backbone with {PRETRAIN_CONFIG}')
-        pre_args = argparse.Namespace(**dict(vars(args), dev=False,
-                                             cfg_options=None))
-        train_one(PRETRAIN_CONFIG, 0, pre_args, None, os.cpu_count() or 1,
-                  'pretrain')
+        pre_args = argparse.Namespace(
+            **dict(vars(args), dev=False, cfg_options=None))
+        train_one(PRETRAIN_CONFIG, 0, pre_args, None,
+                  os.cpu_count() or 1, 'pretrain')
         pretrained = osp.abspath(
-            open(osp.join(args.out_dir, 'pretrain', 'seed0',
-                          'last_checkpoint')).read().strip())
+            open(
+                osp.join(args.out_dir, 'pretrain', 'seed0',
+                         'last_checkpoint')).read().strip())
     regime = 'pretrained' if pretrained else 'scratch'
     args.out_dir = osp.join(args.out_dir,
                             regime + ('_dev' if args.dev else ''))
@@ -206,11 +211,12 @@ def main() -> None:
         for i, fut in enumerate(futures, 1):
             c, s = futures[fut]
             results[c][s] = fut.result()
-            print(f'[{i}/{len(jobs)}] {c} seed {s}: R@1 '
-                  f'{results[c][s]["R@1"]:.2f} M@R '
-                  f'{results[c][s]["M@R"]:.2f} '
-                  f'({(time.time() - start) / 60:.1f} min so far)',
-                  flush=True)
+            print(
+                f'[{i}/{len(jobs)}] {c} seed {s}: R@1 '
+                f'{results[c][s]["R@1"]:.2f} M@R '
+                f'{results[c][s]["M@R"]:.2f} '
+                f'({(time.time() - start) / 60:.1f} min so far)',
+                flush=True)
     print(f'\nregime: {regime}{" (dev split)" if args.dev else ""}, '
           f'{(time.time() - start) / 60:.1f} min')
     print(table(args.configs, args.seeds, results))

@@ -199,3 +199,16 @@ def test_runner_build_dataloader():
                               for s in batch['data_samples']]).view(3, 4)
         assert (labels == labels[0]).all()
         assert len(set(labels[0].tolist())) == 4
+
+
+def test_small_classes_are_reported_once(monkeypatch):
+    """Classes with fewer than M samples: one warning with their number and
+    the smallest size, none when every class is large enough."""
+    warnings = []
+    monkeypatch.setattr(balanced_sampler, 'print_log',
+                        lambda msg, **kw: warnings.append(msg))
+    labels = np.concatenate([_labels(6, 5), [6, 7, 7]])
+    BalancedClassSampler(LabelDataset(labels), 8, 4, seed=0)
+    BalancedClassSampler(LabelDataset(_labels(8, 4)), 8, 4, seed=0)
+    assert len(warnings) == 1
+    assert '2 of 8 classes' in warnings[0] and 'smallest 1' in warnings[0]

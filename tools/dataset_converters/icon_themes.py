@@ -138,7 +138,8 @@ def render(src: str, size: int) -> Optional[bytes]:
     try:
         if src.endswith('.svg'):
             png = subprocess.run(
-                ['rsvg-convert', '-w', str(size), '-h',
+                ['rsvg-convert', '-w',
+                 str(size), '-h',
                  str(size), '-a', src],
                 capture_output=True,
                 timeout=30,
@@ -184,9 +185,9 @@ def write_cub_layout(out: str,
                 f.write(png)
             rows_img.append(f'{img_id} {rel}')
             rows_lbl.append(f'{img_id} {cid}')
-    for fname, rows in (('images.txt', rows_img),
-                        ('image_class_labels.txt', rows_lbl),
-                        ('classes.txt', rows_cls)):
+    for fname, rows in (('images.txt', rows_img), ('image_class_labels.txt',
+                                                   rows_lbl), ('classes.txt',
+                                                               rows_cls)):
         with open(osp.join(out, fname), 'w') as f:
             f.write('\n'.join(rows) + '\n')
     return img_id
@@ -236,8 +237,8 @@ def main() -> None:
                          '--install or apt-get install librsvg2-bin')
     found = {
         fam: dirs
-        for fam, dirs in FAMILIES.items()
-        if all(osp.isdir(osp.join(args.icons_root, d)) for d in dirs)
+        for fam, dirs in FAMILIES.items() if all(
+            osp.isdir(osp.join(args.icons_root, d)) for d in dirs)
     }
     missing = sorted(set(FAMILIES) - set(found))
     if len(found) < args.min_samples:
@@ -248,7 +249,8 @@ def main() -> None:
     print(f'scanning {len(found)} theme families under {args.icons_root}')
     with ThreadPoolExecutor(args.workers) as pool:
         scans = dict(
-            zip(found,
+            zip(
+                found,
                 pool.map(lambda d: scan_family(args.icons_root, d),
                          found.values())))
     by_name: Dict[str, Dict[str, str]] = defaultdict(dict)

@@ -1,9 +1,11 @@
 """Class-balanced sampler producing the group-ordered batches of SPEC §1."""
+import logging
 import math
 from typing import Dict, Iterator, List, Optional, Sized
 
 import numpy as np
 from mmengine.dist import get_dist_info, sync_random_seed
+from mmengine.logging import print_log
 from torch.utils.data import Sampler
 
 from gcahng.registry import DATA_SAMPLERS
@@ -161,6 +163,16 @@ class BalancedClassSampler(Sampler):
             int(c): np.flatnonzero(labels == c)
             for c in self.classes
         }
+        sizes = [len(v) for v in self.class_indices.values()]
+        small = [k for k in sizes if k < num_samples_per_class]
+        if small:
+            print_log(
+                f'BalancedClassSampler: {len(small)} of {len(sizes)} classes '
+                f'have fewer than M={num_samples_per_class} samples (the '
+                f'smallest {min(small)}); their samples are repeated in a '
+                'batch (drawn with replacement).',
+                logger='current',
+                level=logging.WARNING)
 
         total = max(1, len(dataset) // self.batch_size)
         if round_up:
