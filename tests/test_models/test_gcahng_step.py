@@ -296,7 +296,8 @@ def test_cosine_geometry_feeds_the_scaled_unit_embedding():
     model.avg_gen_loss.fill_(8.0)  # L_syn counts
     model.train_step(batch(), MultiOptimWrapperConstructor(optim_cfg())(model))
     # (h₁'s later calls are L_cls on the synthetic negatives)
-    for norms in seen['graph_head'] + seen['loss_syn'] + seen['classifier'][:1]:
+    scaled = seen['graph_head'] + seen['loss_syn'] + seen['classifier'][:1]
+    for norms in scaled:
         torch.testing.assert_close(norms, torch.full_like(norms, 5.0))
     assert len(seen['graph_head']) == 2  # stages 2 and 4
     raw = seen['loss_metric'][0]
