@@ -99,30 +99,52 @@ def find_missing_files(paths: Iterable[str]) -> List[str]:
     ]
 
 
-def image_problem(path: str) -> Optional[str]:
+def image_problem(path: str, backend: str = 'cv2') -> Optional[str]:
     """Why ``path`` cannot be decoded as an image, or None if it can.
 
-    Only used on the error path of :meth:`DMLBaseDataset.prepare_data`, to
-    tell an unreadable image from a failure elsewhere in the pipeline.
+    Decodes the file the way the pipeline's ``LoadImageFromFile`` does
+    (``mmcv.imfrombytes`` with its ``imdecode_backend``), so a JPEG
+    truncated past its header, which ``cv2.imread`` still half-decodes but
+    the pipeline refuses, is reported here too.
     """
     if not osp.isfile(path):
         return 'image file not found'
     if osp.getsize(path) == 0:
         return 'image file is empty'
+    import mmcv
+    with open(path, 'rb') as f:
+        data = f.read()
     try:
-        import cv2
-        img = cv2.imread(path, cv2.IMREAD_COLOR)
-    except Exception as err:  # pragma: no cover - cv2 rarely raises
-        return f'image cannot be decoded ({err})'
-    if img is None:
-        return 'image cannot be decoded (corrupt or not an image)'
-    try:
-        from PIL import Image
-        with Image.open(path) as pil_img:
-            pil_img.verify()
+        img = mmcv.imfrombytes(data, flag='color', backend=backend)
     except Exception as err:
-        return f'image cannot be decoded by PIL ({err})'
+        return f'image cannot be decoded ({type(err).__name__}: {err})'
+    if img is None:
+        return 'image cannot be decoded (corrupt, truncated or not an image)'
     return None
+
+
+def decode_problems(paths: Sequence[str],
+                    backend: str = 'cv2',
+                    workers: Optional[int] = None,
+                    desc: str = 'decoding images') -> List[Tuple[str, str]]:
+    """``(path, problem)`` for every image of ``paths`` that does not
+    decode, checked in parallel threads with a progress bar."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from mmengine.logging import print_log
+    from mmengine.utils import ProgressBar
+    workers = workers or min(8, os.cpu_count() or 1)
+    print_log(f'{desc}: {len(paths)} images', logger='current')
+    bar = ProgressBar(len(paths))
+    bad = []
+    with ThreadPoolExecutor(workers) as pool:
+        for path, problem in zip(
+                paths, pool.map(lambda p: image_problem(p, backend), paths)):
+            bar.update()
+            if problem is not None:
+                bad.append((path, problem))
+    print()
+    return bad
 
 
 def mat_str(value: Any) -> str:
@@ -172,6 +194,11 @@ class DMLBaseDataset(BaseDataset):
         check_files (bool): Check at load time that every image named by the
             annotations exists (one ``os.scandir`` per folder). Defaults to
             True.
+        check_images (str, optional): ``'decode'`` decodes every image of
+            the split at load time (in parallel, with a progress bar) and
+            raises one :class:`DatasetLayoutError` listing every file that
+            does not decode, so that a corrupt test image is found before
+            training, not at the first validation. Defaults to None.
         verify_counts (bool): Check the image and class counts against
             ``FULL_SIZE_EXPECTATIONS`` (the real, complete download) and raise
             :class:`DatasetLayoutError` if they differ. Defaults to False.
@@ -199,6 +226,7 @@ class DMLBaseDataset(BaseDataset):
                  split: str = 'train',
                  check_files: bool = True,
                  verify_counts: bool = False,
+                 check_images: Optional[str] = None,
                  test_mode: Optional[bool] = None,
                  **kwargs) -> None:
         if split not in self.SPLITS:
@@ -210,6 +238,10 @@ class DMLBaseDataset(BaseDataset):
         self.split = split
         self.check_files = check_files
         self.verify_counts = verify_counts
+        if check_images not in (None, 'decode'):
+            raise ValueError(f'{type(self).__name__}: check_images must be '
+                             f'None or "decode", got {check_images!r}')
+        self.check_images = check_images
         if test_mode is None:
             test_mode = split != 'train'
         data_root = osp.abspath(osp.expanduser(os.fspath(data_root)))
@@ -322,6 +354,8 @@ class DMLBaseDataset(BaseDataset):
                                     self.ann_file or self.data_root)
         if self.check_files:
             self.check_images_exist([s[0] for s in samples])
+        if self.check_images == 'decode':
+            self.check_images_decode([s[0] for s in samples])
         class_ids = self.label_space(samples)
         to_label = {cid: i for i, cid in enumerate(class_ids)}
         data_list = []
@@ -353,6 +387,28 @@ class DMLBaseDataset(BaseDataset):
                 f'{more}; pass check_files=False to skip this check',
                 missing[0])
 
+    def imdecode_backend(self) -> str:
+        """The image backend of the pipeline's ``LoadImageFromFile``."""
+        for t in getattr(self.pipeline, 'transforms', []):
+            if hasattr(t, 'imdecode_backend'):
+                return t.imdecode_backend
+        return 'cv2'
+
+    def check_images_decode(self, paths: Sequence[str]) -> None:
+        """Decode every image; one layout error listing all bad ones."""
+        bad = decode_problems(
+            paths,
+            self.imdecode_backend(),
+            desc=f'{self.DATASET_NAME or type(self).__name__} split '
+            f'{self.split!r}')
+        if bad:
+            listing = '; '.join(f'{p}: {why}' for p, why in bad[:20])
+            more = f' (and {len(bad) - 20} more)' if len(bad) > 20 else ''
+            raise self.layout_error(
+                f'{len(bad)} of {len(paths)} images of split {self.split!r} '
+                f'do not decode: {listing}{more}; re-extract them from the '
+                'original archive', bad[0][0])
+
     def check_full_size(self, num_images: int, num_classes: int) -> None:
         """Compare the split's counts with the complete download's."""
         expected = self.FULL_SIZE_EXPECTATIONS.get(self.split)
@@ -382,7 +438,8 @@ class DMLBaseDataset(BaseDataset):
         except DatasetLayoutError:
             raise
         except Exception as err:
-            problem = image_problem(img_path) if img_path else None
+            problem = image_problem(
+                img_path, self.imdecode_backend()) if img_path else None
             if problem is None:
                 raise
             raise self.layout_error(
@@ -390,7 +447,7 @@ class DMLBaseDataset(BaseDataset):
                 f'{self.split!r} ({type(err).__name__}: {err}); re-extract '
                 'it from the original archive', img_path) from None
         if result is None and self.test_mode and img_path:
-            problem = image_problem(img_path)
+            problem = image_problem(img_path, self.imdecode_backend())
             if problem is not None:
                 raise self.layout_error(
                     f'{problem} while loading sample {idx} of split '

@@ -476,6 +476,46 @@ def test_unreadable_image(tmp_path, test_mode, content):
     assert str(pickle.loads(pickle.dumps(err))) == msg
 
 
+def truncate(path: str, keep: float = 0.6) -> None:
+    """Cut a JPEG past its header, as an interrupted copy does."""
+    with open(path, 'rb') as f:
+        data = f.read()
+    with open(path, 'wb') as f:
+        f.write(data[:int(len(data) * keep)])
+
+
+def test_truncated_jpeg_is_a_layout_error(tmp_path):
+    """cv2.imread half-decodes a truncated JPEG; the pipeline does not, and
+    the user gets the dataset's error, not the loader's assertion."""
+    cub = make_cub(str(tmp_path), image_size=32)
+    ds = CUB(
+        cub,
+        split='train',
+        pipeline=[dict(type='LoadImageFromFile'),
+                  dict(type='PackInputs')])
+    victim = ds.get_data_info(2)['img_path']
+    truncate(victim)
+    with pytest.raises(DatasetLayoutError) as excinfo:
+        ds[2]
+    assert 'cannot be decoded' in assert_clear(excinfo, CUB, victim)
+
+
+def test_check_images_decode_lists_every_bad_file(tmp_path):
+    cub = make_cub(str(tmp_path), image_size=32)
+    ds = CUB(cub, split='test')
+    victims = [ds.get_data_info(i)['img_path'] for i in (0, 3)]
+    truncate(victims[0])
+    with open(victims[1], 'wb') as f:
+        f.write(b'not an image' * 10)
+    CUB(cub, split='train', check_images='decode')  # train images are fine
+    with pytest.raises(DatasetLayoutError) as excinfo:
+        CUB(cub, split='test', check_images='decode')
+    msg = assert_clear(excinfo, CUB, *victims)
+    assert f'2 of {len(ds)} images' in msg
+    with pytest.raises(ValueError, match='check_images'):
+        CUB(cub, split='test', check_images='yes')
+
+
 def test_missing_image_with_ignore_empty(tmp_path):
     cub = make_cub(str(tmp_path))
     pipeline = [dict(type='LoadImageFromFile', ignore_empty=True)]

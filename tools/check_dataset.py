@@ -1,0 +1,63 @@
+"""Check a config's datasets before training:
+``python tools/check_dataset.py CONFIG``.
+
+Builds the train, validation and test datasets of the config with
+``check_images='decode'``: every image of every split is decoded (in
+parallel, with a progress bar) the way the pipeline will decode it, and
+every file that does not decode is listed at once, so that a corrupt test
+image is found now rather than at the first validation, epochs into a run.
+Exits 1 with the dataset's message when something is wrong.
+"""
+import argparse
+import sys
+
+from mmengine.config import Config, DictAction
+from mmengine.registry import init_default_scope
+
+import gcahng  # noqa: F401  (registries)
+from gcahng.datasets.utils import DatasetLayoutError
+from gcahng.registry import DATASETS
+
+
+def parse_args() -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    p.add_argument('config')
+    p.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override settings of the config, xxx=yyy format')
+    return p.parse_args()
+
+
+def main() -> int:
+    args = parse_args()
+    cfg = Config.fromfile(args.config)
+    if args.cfg_options:
+        cfg.merge_from_dict(args.cfg_options)
+    init_default_scope(cfg.get('default_scope', 'gcahng'))
+    seen = set()
+    for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        loader = cfg.get(key)
+        if not loader:
+            continue
+        ds_cfg = loader.dataset.copy()
+        ident = repr(sorted(ds_cfg.items()))
+        if ident in seen:  # test set = validation set
+            continue
+        seen.add(ident)
+        if 'check_images' in DATASETS.get(ds_cfg.type).__init__.__code__.\
+                co_varnames:
+            ds_cfg.check_images = 'decode'
+        try:
+            ds = DATASETS.build(ds_cfg)
+        except DatasetLayoutError as err:
+            print(f'{key}: {err}', file=sys.stderr)
+            return 1
+        print(f'{key}: {len(ds)} images of '
+              f'{len(ds.metainfo.get("classes", ()))} classes, all decode')
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
