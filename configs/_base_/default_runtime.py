@@ -14,6 +14,7 @@ default_hooks = dict(
     sampler_seed=dict(type='DistSamplerSeedHook'),
     reseed=dict(type='EpochReseedHook'),
     eval_progress=dict(type='EvalProgressBarHook'),
+    finite_loss=dict(type='FiniteLossHook'),  # stop at a NaN/inf loss
 )
 
 env_cfg = dict(
