@@ -10,6 +10,7 @@ layout text and the download source of each dataset live in one place, the
 ``LAYOUT`` / ``SOURCE`` class attributes of its reader, so that the error
 messages and ``data/README.md`` agree (a test checks it).
 """
+import logging
 import os
 import os.path as osp
 import textwrap
@@ -372,7 +373,25 @@ class DMLBaseDataset(BaseDataset):
         self._metainfo['class_ids'] = tuple(class_ids)
         if self.verify_counts:
             self.check_full_size(len(data_list), len(class_ids))
+        else:
+            self.warn_if_partial(len(data_list), len(class_ids))
         return data_list
+
+    def warn_if_partial(self, num_images: int, num_classes: int) -> None:
+        """Warn when the split's counts are not the complete download's
+        (``verify_counts=True`` makes it an error)."""
+        expected = self.FULL_SIZE_EXPECTATIONS.get(self.split)
+        if expected is None or (num_images, num_classes) == expected:
+            return
+        from mmengine.logging import print_log
+        print_log(
+            f'{self.DATASET_NAME} split {self.split!r}: {num_images:,} '
+            f'images of {num_classes:,} classes, the complete download has '
+            f'{expected[0]:,} of {expected[1]:,}; the download looks partial '
+            'or modified, and results are not comparable with published '
+            'ones (verify_counts=True makes this an error)',
+            logger='current',
+            level=logging.WARNING)
 
     def check_images_exist(self, paths: Sequence[str]) -> None:
         """Raise a layout error naming the first missing image, if any."""

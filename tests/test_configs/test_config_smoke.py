@@ -40,6 +40,7 @@ def fixture_roots(tmp_path_factory) -> dict:
     root = str(tmp_path_factory.mktemp('dml'))
     return dict(
         CUB=make_cub(root),
+        IconThemes=make_cub(osp.join(root, 'icons')),
         Cars196=make_cars196(root),
         SOP=make_sop(root),
         InShop=make_inshop(root))

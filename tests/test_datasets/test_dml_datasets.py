@@ -653,3 +653,17 @@ def test_default_fixture_class_ids_straddle_real_boundaries():
     assert min(CUB_CLASS_IDS) <= CUB.LAST_TRAIN_CLASS < max(CUB_CLASS_IDS)
     assert CUB.LAST_TRAIN_CLASS == 100 and Cars196.LAST_TRAIN_CLASS == 98
     assert min(CARS_CLASS_IDS) <= 98 < max(CARS_CLASS_IDS)
+
+
+def test_partial_download_warns(cub_root, monkeypatch):
+    """A benchmark whose counts are not the complete download's warns (an
+    error with verify_counts=True); the icon benchmark has no such counts."""
+    from gcahng.datasets import IconThemes
+    messages = []
+    monkeypatch.setattr('mmengine.logging.print_log',
+                        lambda msg, **kw: messages.append(msg))
+    CUB(cub_root)
+    assert len(messages) == 1 and 'looks partial' in messages[0]
+    assert '5,864' in messages[0]
+    IconThemes(cub_root)
+    assert len(messages) == 1

@@ -1,9 +1,10 @@
 # Real-image benchmark built offline from the freedesktop icon themes
 # (tools/dataset_converters/icon_themes.py): a class is an icon name, a
-# sample is one theme family's drawing of it, 48 px on white. CUB layout:
+# sample is one theme family's drawing of it, 48 px on white. CUB layout
+# (IconThemes reader):
 # classes 1-100 train (1,559 images), 101-200 test (1,525). 40 px crops
 # without flips (icons have a direction: go-next / go-previous).
-dataset_type = 'CUB'
+dataset_type = 'IconThemes'
 data_root = 'data/icon_themes'
 num_train_classes = 100
 
