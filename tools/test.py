@@ -12,7 +12,8 @@ from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
 import gcahng  # noqa: F401  (safe checkpoint globals, registries)
-from gcahng.utils import setup_cpu_distributed, teardown_distributed
+from gcahng.utils import (UnsafeCheckpointError, setup_cpu_distributed,
+                          teardown_distributed)
 
 
 def parse_args() -> argparse.Namespace:
@@ -56,7 +57,10 @@ def main() -> None:
     cfg.resume = False
     setup_cpu_distributed(cfg)
     runner = Runner.from_cfg(cfg)
-    metrics = runner.test()
+    try:
+        metrics = runner.test()
+    except UnsafeCheckpointError as e:  # one line, no traceback
+        raise SystemExit(f'tools/test.py: {e}') from None
     if args.out and runner.rank == 0:
         with open(args.out, 'w') as f:
             json.dump(metrics, f, indent=2)

@@ -12,8 +12,8 @@ from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
 import gcahng  # noqa: F401  (safe checkpoint globals, registries)
-from gcahng.utils import (enable_amp, setup_cpu_distributed,
-                          teardown_distributed)
+from gcahng.utils import (UnsafeCheckpointError, enable_amp,
+                          setup_cpu_distributed, teardown_distributed)
 
 
 def parse_args() -> argparse.Namespace:
@@ -80,7 +80,10 @@ def main() -> None:
     cfg = merge_args(Config.fromfile(args.config), args)
     setup_cpu_distributed(cfg)
     runner = Runner.from_cfg(cfg)
-    runner.train()
+    try:
+        runner.train()
+    except UnsafeCheckpointError as e:  # one line, no traceback
+        raise SystemExit(f'tools/train.py: {e}') from None
     teardown_distributed()
 
 

@@ -38,6 +38,7 @@ from typing import Dict, List, Tuple
 import torch
 
 from gcahng.models.retrievers.gcahng import INITIAL_EPOCH_LOSS
+from gcahng.utils.safe_globals import UnsafeCheckpointError, safe_torch_load
 
 #: (authors' prefix, our prefix), first match wins.
 PREFIXES: Tuple[Tuple[str, str], ...] = (
@@ -115,7 +116,11 @@ def main() -> None:
     args = parser.parse_args()
     if not osp.isfile(args.src):
         raise SystemExit(f'no checkpoint at {args.src}')
-    state = convert(unwrap(torch.load(args.src, map_location='cpu')))
+    try:
+        content = safe_torch_load(args.src, map_location='cpu')
+    except UnsafeCheckpointError as e:  # one line, no traceback
+        raise SystemExit(str(e)) from None
+    state = convert(unwrap(content))
     if args.config:
         check_against_config(state, args.config)
     torch.save(
