@@ -1,3 +1,4 @@
+from .atomic_checkpoint_hook import AtomicCheckpointHook
 from .backbone_warmup_hook import BackboneWarmupHook
 from .epoch_loss_hooks import (BalanceFactorHook, EpochMeanLossHook,
                                HardnessScheduleHook)
@@ -5,6 +6,7 @@ from .epoch_reseed_hook import EpochReseedHook
 from .eval_progress_bar_hook import EvalProgressBarHook
 
 __all__ = [
-    'BackboneWarmupHook', 'BalanceFactorHook', 'EpochMeanLossHook',
-    'EpochReseedHook', 'EvalProgressBarHook', 'HardnessScheduleHook'
+    'AtomicCheckpointHook', 'BackboneWarmupHook', 'BalanceFactorHook',
+    'EpochMeanLossHook', 'EpochReseedHook', 'EvalProgressBarHook',
+    'HardnessScheduleHook'
 ]
