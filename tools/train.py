@@ -53,6 +53,15 @@ def parse_args() -> argparse.Namespace:
     return args
 
 
+def add_schedule_from_config_hook(cfg: Config) -> None:
+    """On a resume, make the restored LR schedules the config's (a changed
+    ``max_epochs``/``T_max``/``end``... would otherwise be ignored)."""
+    hooks = list(cfg.get('custom_hooks', None) or [])
+    if not any(h.get('type') == 'ScheduleFromConfigHook' for h in hooks):
+        hooks.append(dict(type='ScheduleFromConfigHook'))
+    cfg.custom_hooks = hooks
+
+
 def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
     cfg.launcher = args.launcher
     if args.cfg_options is not None:
@@ -70,6 +79,8 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
     elif args.resume is not None:
         cfg.resume = True
         cfg.load_from = args.resume
+    if cfg.get('resume', False):
+        add_schedule_from_config_hook(cfg)
     if args.no_validate:
         cfg.val_cfg = cfg.val_dataloader = cfg.val_evaluator = None
     return cfg

@@ -4,9 +4,10 @@ from .epoch_loss_hooks import (BalanceFactorHook, EpochMeanLossHook,
                                HardnessScheduleHook)
 from .epoch_reseed_hook import EpochReseedHook
 from .eval_progress_bar_hook import EvalProgressBarHook
+from .schedule_from_config_hook import ScheduleFromConfigHook
 
 __all__ = [
     'AtomicCheckpointHook', 'BackboneWarmupHook', 'BalanceFactorHook',
     'EpochMeanLossHook', 'EpochReseedHook', 'EvalProgressBarHook',
-    'HardnessScheduleHook'
+    'HardnessScheduleHook', 'ScheduleFromConfigHook'
 ]
