@@ -1,5 +1,8 @@
 """Train a model: ``python tools/train.py CONFIG [--work-dir DIR] ...``.
 
+A ``load_from`` checkpoint must fit the model (training-only parts may be
+missing); ``--cfg-options load_strict=False`` allows a partial load.
+
 The OpenMMLab ``tools/train.py``: the config is merged with the command
 line and handed to MMEngine's Runner. ``tools/dist_train.sh`` runs it with
 torchrun and ``--launcher pytorch``.
@@ -12,7 +15,8 @@ from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
 import gcahng  # noqa: F401  (safe checkpoint globals, registries)
-from gcahng.utils import (UnsafeCheckpointError, enable_amp,
+from gcahng.utils import (CheckpointMismatchError, UnsafeCheckpointError,
+                          check_checkpoint_fits, enable_amp,
                           setup_cpu_distributed, teardown_distributed)
 
 
@@ -92,8 +96,15 @@ def main() -> None:
     setup_cpu_distributed(cfg)
     runner = Runner.from_cfg(cfg)
     try:
+        if cfg.get('load_from') and not cfg.get('resume', False):
+            check_checkpoint_fits(
+                runner.model,
+                cfg.load_from,
+                strict=cfg.get('load_strict', True),
+                allow_flag='--cfg-options load_strict=False')
         runner.train()
-    except UnsafeCheckpointError as e:  # one line, no traceback
+    except (UnsafeCheckpointError,
+            CheckpointMismatchError) as e:  # one line, no traceback
         raise SystemExit(f'tools/train.py: {e}') from None
     teardown_distributed()
 
