@@ -118,3 +118,42 @@ def test_tools_train_adds_the_hook_on_resume(monkeypatch, tmp_path):
         cfg = train.merge_args(Config.fromfile(cfg_file), train.parse_args())
         types = [h['type'] for h in cfg.get('custom_hooks', [])]
         assert ('ScheduleFromConfigHook' in types) is expected
+
+
+def _baseline_cfg(work, max_epochs, end):
+    """A plain list: linear warm-up then an iteration-based cosine."""
+    cfg = tiny_synthetic_cfg(
+        'baselines/r18_pa_synthetic.py', work, max_epochs=max_epochs)
+    cfg.default_hooks.checkpoint.save_best = None
+    cfg.param_scheduler = [
+        dict(
+            type='LinearLR',
+            start_factor=0.5,
+            by_epoch=True,
+            begin=0,
+            end=1,
+            convert_to_iter_based=True),
+        dict(
+            type='CosineAnnealingLR',
+            by_epoch=True,
+            T_max=end,
+            eta_min=1e-6,
+            begin=0,
+            end=end,
+            convert_to_iter_based=True),
+    ]
+    return cfg
+
+
+def test_plain_list_iteration_based_schedules(tmp_path):
+    full = LrRecorder()
+    _train(_baseline_cfg(str(tmp_path / 'a'), 2, 2), full)
+    work = str(tmp_path / 'b')
+    first, second = LrRecorder(), LrRecorder()
+    _train(_baseline_cfg(work, 1, 1), first)
+    _train(_resume_cfg(_baseline_cfg(work, 2, 2)), second)
+    epoch2 = full.lrs[len(first.lrs):]
+    assert len(second.lrs) == len(epoch2) > 1
+    for a, b in zip(epoch2, second.lrs):
+        assert b['lr'] == pytest.approx(a['lr'], rel=1e-9)
+    assert second.lrs[-1]['lr'][0] < second.lrs[0]['lr'][0]
