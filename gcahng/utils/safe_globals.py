@@ -49,6 +49,11 @@ def _numpy_multiarray(name: str) -> Any:
     raise ImportError(f'numpy has no multiarray.{name}')
 
 
+#: HistoryBuffer's built-in statistics; its ``_statistics_methods`` holds them
+#: only once a buffer has been made (custom ones once registered).
+HISTORY_BUFFER_STATISTICS = frozenset({'min', 'max', 'current', 'mean'})
+
+
 def history_buffer_getattr(obj: Any, name: str) -> Any:
     """``getattr(HistoryBuffer, name)`` for its statistics methods only.
 
@@ -58,7 +63,8 @@ def history_buffer_getattr(obj: Any, name: str) -> Any:
     """
     from mmengine.logging import HistoryBuffer
     if (obj is HistoryBuffer and isinstance(name, str)
-            and name in HistoryBuffer._statistics_methods):
+            and (name in HISTORY_BUFFER_STATISTICS
+                 or name in HistoryBuffer._statistics_methods)):
         return getattr(obj, name)
     raise pickle.UnpicklingError(
         f'Unsupported global: GLOBAL builtins.getattr('

@@ -152,3 +152,27 @@ def test_official_converter(payload, tmp_path, monkeypatch):
         load_tool('model_converters/gcahng_official_to_mmengine.py').main()
     _assert_ours(str(e.value.code), kind)
     assert not osp.exists(str(tmp_path / 'out.pth'))
+
+
+def test_checkpoint_loads_in_a_fresh_process(tmp_path):
+    """No HistoryBuffer exists yet there (its statistics registry is empty
+    until one is made), as in ``tools/test.py``."""
+    import subprocess
+    from mmengine.logging import HistoryBuffer
+    path = str(tmp_path / 'hub.pth')
+    buf = HistoryBuffer()
+    buf.update(1.0)
+    torch.save(dict(state_dict={}, message_hub=dict(log_scalars=buf)), path)
+    code = ('import gcahng, torch, mmengine.logging as m; '
+            'assert not m.HistoryBuffer._statistics_methods; '
+            f'from gcahng.utils import safe_torch_load as s; s({path!r}); '
+            'print("ok")')
+    env = dict(
+        os.environ,
+        PYTHONPATH=osp.dirname(
+            osp.dirname(osp.dirname(osp.abspath(__file__)))))
+    out = subprocess.run([sys.executable, '-c', code],
+                         capture_output=True,
+                         text=True,
+                         env=env)
+    assert out.stdout.strip() == 'ok', out.stderr[-2000:]
