@@ -15,6 +15,8 @@ import re
 from typing import Any, Dict, List, Sequence, Tuple
 
 import torch.nn as nn
+from mmengine.model import is_model_wrapper
+from mmengine.runner.checkpoint import get_state_dict
 
 from .safe_globals import safe_torch_load
 
@@ -50,7 +52,7 @@ def checkpoint_mismatch(
     three sorted lists; mis-shaped entries read ``'key: checkpoint (a, b)
     vs model (c, d)'``.
     """
-    own = model.state_dict()
+    own = get_state_dict(model)  # unwraps (separate) DDP submodules
     missing = sorted(
         k for k in own
         if k not in state and not k.startswith(tuple(optional_prefixes)))
@@ -82,7 +84,7 @@ def check_checkpoint_fits(
     """
     if not strict:
         return
-    if hasattr(model, 'module'):  # DDP and other wrappers
+    if is_model_wrapper(model):  # DDP and other wrappers
         model = model.module
     state = _state_dict_of(safe_torch_load(path, map_location='cpu'))
     missing, unexpected, shapes = checkpoint_mismatch(model, state,
