@@ -29,11 +29,17 @@ class CheckpointMismatchError(RuntimeError):
     """The checkpoint does not fit the model (one-line message)."""
 
 
+def _unwrapped(key: str) -> str:
+    """``key`` without DDP wrappers' ``module.`` segments (checkpoints of
+    separately wrapped submodules hold ``backbone.module.conv1.weight``)."""
+    return re.sub(r'(^|\.)module\.', r'\1', key)
+
+
 def _state_dict_of(content: Any) -> Dict[str, Any]:
     if isinstance(content, dict) and isinstance(
             content.get('state_dict'), dict):
         content = content['state_dict']
-    return {re.sub(r'^module\.', '', k): v for k, v in content.items()}
+    return {_unwrapped(k): v for k, v in content.items()}
 
 
 def _first(keys: List[str], n: int = 3) -> str:
@@ -52,7 +58,8 @@ def checkpoint_mismatch(
     three sorted lists; mis-shaped entries read ``'key: checkpoint (a, b)
     vs model (c, d)'``.
     """
-    own = get_state_dict(model)  # unwraps (separate) DDP submodules
+    own = {_unwrapped(k): v for k, v in get_state_dict(model).items()}
+    state = {_unwrapped(k): v for k, v in state.items()}
     missing = sorted(
         k for k in own
         if k not in state and not k.startswith(tuple(optional_prefixes)))
