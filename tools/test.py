@@ -12,7 +12,9 @@ from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
 import gcahng  # noqa: F401  (safe checkpoint globals, registries)
-from gcahng.utils import setup_cpu_distributed, teardown_distributed
+from gcahng.utils import (CheckpointMismatchError, UnsafeCheckpointError,
+                          check_checkpoint_fits, setup_cpu_distributed,
+                          teardown_distributed)
 
 
 def parse_args() -> argparse.Namespace:
@@ -21,6 +23,13 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('config', help='test config file path')
     parser.add_argument('checkpoint', help='checkpoint file')
     parser.add_argument('--work-dir', help='the dir to save logs')
+    parser.add_argument(
+        '--non-strict',
+        action='store_true',
+        help='load a checkpoint that only partly fits the model (missing, '
+        'unexpected or mis-shaped keys); by default it must fit, except for '
+        'the training-only graph_head., classifier., generator. and '
+        'loss_metric. keys')
     parser.add_argument('--out', help='write the metrics to this JSON file')
     parser.add_argument(
         '--cfg-options',
@@ -56,7 +65,13 @@ def main() -> None:
     cfg.resume = False
     setup_cpu_distributed(cfg)
     runner = Runner.from_cfg(cfg)
-    metrics = runner.test()
+    try:
+        check_checkpoint_fits(
+            runner.model, args.checkpoint, strict=not args.non_strict)
+        metrics = runner.test()
+    except (UnsafeCheckpointError,
+            CheckpointMismatchError) as e:  # one line, no traceback
+        raise SystemExit(f'tools/test.py: {e}') from None
     if args.out and runner.rank == 0:
         with open(args.out, 'w') as f:
             json.dump(metrics, f, indent=2)

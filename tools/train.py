@@ -1,5 +1,8 @@
 """Train a model: ``python tools/train.py CONFIG [--work-dir DIR] ...``.
 
+A ``load_from`` checkpoint must fit the model (training-only parts may be
+missing); ``--cfg-options load_strict=False`` allows a partial load.
+
 The OpenMMLab ``tools/train.py``: the config is merged with the command
 line and handed to MMEngine's Runner. ``tools/dist_train.sh`` runs it with
 torchrun and ``--launcher pytorch``.
@@ -12,8 +15,9 @@ from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
 import gcahng  # noqa: F401  (safe checkpoint globals, registries)
-from gcahng.utils import (enable_amp, setup_cpu_distributed,
-                          teardown_distributed)
+from gcahng.utils import (CheckpointMismatchError, UnsafeCheckpointError,
+                          check_checkpoint_fits, enable_amp,
+                          setup_cpu_distributed, teardown_distributed)
 
 
 def parse_args() -> argparse.Namespace:
@@ -53,6 +57,15 @@ def parse_args() -> argparse.Namespace:
     return args
 
 
+def add_schedule_from_config_hook(cfg: Config) -> None:
+    """On a resume, make the restored LR schedules the config's (a changed
+    ``max_epochs``/``T_max``/``end``... would otherwise be ignored)."""
+    hooks = list(cfg.get('custom_hooks', None) or [])
+    if not any(h.get('type') == 'ScheduleFromConfigHook' for h in hooks):
+        hooks.append(dict(type='ScheduleFromConfigHook'))
+    cfg.custom_hooks = hooks
+
+
 def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
     cfg.launcher = args.launcher
     if args.cfg_options is not None:
@@ -70,6 +83,8 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
     elif args.resume is not None:
         cfg.resume = True
         cfg.load_from = args.resume
+    if cfg.get('resume', False):
+        add_schedule_from_config_hook(cfg)
     if args.no_validate:
         cfg.val_cfg = cfg.val_dataloader = cfg.val_evaluator = None
     return cfg
@@ -80,7 +95,17 @@ def main() -> None:
     cfg = merge_args(Config.fromfile(args.config), args)
     setup_cpu_distributed(cfg)
     runner = Runner.from_cfg(cfg)
-    runner.train()
+    try:
+        if cfg.get('load_from') and not cfg.get('resume', False):
+            check_checkpoint_fits(
+                runner.model,
+                cfg.load_from,
+                strict=cfg.get('load_strict', True),
+                allow_flag='--cfg-options load_strict=False')
+        runner.train()
+    except (UnsafeCheckpointError,
+            CheckpointMismatchError) as e:  # one line, no traceback
+        raise SystemExit(f'tools/train.py: {e}') from None
     teardown_distributed()
 
 

@@ -1,8 +1,13 @@
 from .amp import enable_amp
+from .checkpoint_fit import (OPTIONAL_PREFIXES, CheckpointMismatchError,
+                             check_checkpoint_fits)
 from .dist import setup_cpu_distributed, teardown_distributed
-from .safe_globals import checkpoint_safe_globals, register_safe_globals
+from .safe_globals import (UnsafeCheckpointError, checkpoint_safe_globals,
+                           register_safe_globals, safe_torch_load)
 
 __all__ = [
-    'checkpoint_safe_globals', 'enable_amp', 'setup_cpu_distributed',
-    'register_safe_globals', 'teardown_distributed'
+    'CheckpointMismatchError', 'OPTIONAL_PREFIXES', 'check_checkpoint_fits',
+    'UnsafeCheckpointError', 'checkpoint_safe_globals', 'safe_torch_load',
+    'enable_amp', 'setup_cpu_distributed', 'register_safe_globals',
+    'teardown_distributed'
 ]

@@ -105,3 +105,36 @@ def test_cli_writes_loadable_checkpoint(tmp_path, monkeypatch, capsys):
 def test_foreign_keys_are_refused():
     with pytest.raises(KeyError, match='not in the authors'):
         converter.convert({'encoder.layer.weight': torch.zeros(1)})
+
+
+def test_cli_refuses_config_of_other_width_in_one_line(tmp_path, monkeypatch):
+    """Mis-shaped weights: one message naming the count, no traceback."""
+    from mmengine.config import Config
+    model = model_for('Resnet50')  # noqa: F841  (registers the scope)
+    cfg = Config(
+        dict(
+            default_scope='gcahng',
+            model=dict(
+                type='GCAHNG',
+                backbone=dict(type='ResNet', depth=50, out_indices=(3, )),
+                neck=dict(
+                    type='EmbeddingNeck', in_channels=2048, out_channels=128),
+                loss_metric=dict(type='NPairLoss'),
+                graph_head=dict(
+                    type='GCLHead',
+                    embed_dim=128,
+                    num_classes=100,
+                    num_layers=2,
+                    num_heads=4))))
+    cfg_file = str(tmp_path / 'cfg.py')
+    cfg.dump(cfg_file)
+    src, dst = str(tmp_path / 'official.pth'), str(tmp_path / 'ours.pth')
+    torch.save(dict(state_dict=official_state('Resnet50')), src)
+    monkeypatch.setattr('sys.argv',
+                        ['convert', src, dst, '--config', cfg_file])
+    with pytest.raises(SystemExit) as e:
+        converter.main()
+    text = str(e.value.code)
+    assert 'do not fit' in text and 'mis-shaped' in text
+    assert re.search(r'\d+ mis-shaped', text)
+    assert not osp.exists(dst)

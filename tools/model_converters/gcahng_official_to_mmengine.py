@@ -38,6 +38,9 @@ from typing import Dict, List, Tuple
 import torch
 
 from gcahng.models.retrievers.gcahng import INITIAL_EPOCH_LOSS
+from gcahng.utils.checkpoint_fit import (CheckpointMismatchError,
+                                         checkpoint_mismatch)
+from gcahng.utils.safe_globals import UnsafeCheckpointError, safe_torch_load
 
 #: (authors' prefix, our prefix), first match wins.
 PREFIXES: Tuple[Tuple[str, str], ...] = (
@@ -95,15 +98,16 @@ def check_against_config(state: Dict[str, torch.Tensor], config: str) -> None:
     cfg = Config.fromfile(config)
     init_default_scope(cfg.get('default_scope', 'gcahng'))
     model = MODELS.build(cfg.model)
-    result = model.load_state_dict(state, strict=False)
+    missing, unexpected, shapes = checkpoint_mismatch(
+        model, state, optional_prefixes=())
     problems: List[str] = []
-    if result.missing_keys:
-        problems.append(f'missing {result.missing_keys[:10]}')
-    if result.unexpected_keys:
-        problems.append(f'unexpected {result.unexpected_keys[:10]}')
+    for name, keys in (('missing', missing), ('unexpected', unexpected),
+                       ('mis-shaped', shapes)):
+        if keys:
+            problems.append(f'{len(keys)} {name} {keys[:10]}')
     if problems:
-        raise RuntimeError(f'converted weights do not fit {config}: ' +
-                           '; '.join(problems))
+        raise CheckpointMismatchError(
+            f'converted weights do not fit {config}: ' + '; '.join(problems))
 
 
 def main() -> None:
@@ -115,9 +119,16 @@ def main() -> None:
     args = parser.parse_args()
     if not osp.isfile(args.src):
         raise SystemExit(f'no checkpoint at {args.src}')
-    state = convert(unwrap(torch.load(args.src, map_location='cpu')))
+    try:
+        content = safe_torch_load(args.src, map_location='cpu')
+    except UnsafeCheckpointError as e:  # one line, no traceback
+        raise SystemExit(str(e)) from None
+    state = convert(unwrap(content))
     if args.config:
-        check_against_config(state, args.config)
+        try:
+            check_against_config(state, args.config)
+        except CheckpointMismatchError as e:  # one line, no traceback
+            raise SystemExit(str(e)) from None
     torch.save(
         dict(
             state_dict=state,

@@ -25,6 +25,8 @@ import torch.nn as nn
 from mmengine.runner import CheckpointLoader
 from mmengine.runner.checkpoint import get_torchvision_models
 
+from gcahng.utils.safe_globals import UnsafeCheckpointError
+
 #: Prefixes mmengine resolves through torchvision's model URLs.
 TORCHVISION_PREFIXES = ('torchvision://', 'modelzoo://')
 
@@ -140,6 +142,8 @@ def load_pretrained_state_dict(
         with torch.serialization.safe_globals([argparse.Namespace]):
             checkpoint: Any = CheckpointLoader.load_checkpoint(
                 url, map_location='cpu')
+    except UnsafeCheckpointError as e:  # keep our one-line refusal
+        raise PretrainedWeightsError(f'{what}: {e}') from None
     except Exception as e:  # offline, missing file, bad pickle, ...
         raise PretrainedWeightsError(
             _failure_message(what, source, url if _is_url(url) else None,
