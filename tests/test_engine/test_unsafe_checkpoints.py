@@ -158,6 +158,7 @@ def test_checkpoint_loads_in_a_fresh_process(tmp_path):
     """No HistoryBuffer exists yet there (its statistics registry is empty
     until one is made), as in ``tools/test.py``."""
     import subprocess
+
     from mmengine.logging import HistoryBuffer
     path = str(tmp_path / 'hub.pth')
     buf = HistoryBuffer()
