@@ -290,8 +290,7 @@ class GCAHNG(DMLRetriever):
             gen = self.loss_gen(z_real, labels, synthetic, lambdas)
             gen.update(gen_aux)
             loss_gen = sum(gen.values())
-        ow_gen.update_params(loss_gen)
-        ow_graph.zero_grad()
+        ow_gen.update_params(loss_gen)  # also zeroes the head's gradients
         ow_cls.zero_grad()
 
         log_vars.update({k: v.detach() for k, v in gen.items()})
