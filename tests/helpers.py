@@ -2,8 +2,9 @@
 import importlib.util
 import os.path as osp
 from types import ModuleType
-from typing import List
+from typing import Any, Callable, List
 
+import pytest
 from mmengine.config import Config
 from mmengine.hooks import Hook
 
@@ -133,3 +134,16 @@ def tiny_fixture_cfg(rel: str,
     cfg.default_hooks.logger.interval = 1
     cfg.work_dir = work_dir
     return cfg
+
+
+def tool_error(main: Callable[[], Any], capsys) -> str:
+    """Run a tool's ``main`` as its command line does (through
+    :func:`gcahng.utils.run_tool`) and return what it printed on stderr,
+    asserting that it stopped with status 1 and without a traceback."""
+    from gcahng.utils import run_tool
+    with pytest.raises(SystemExit) as exit_info:
+        run_tool(main)
+    err = capsys.readouterr().err.strip()
+    assert exit_info.value.code == 1, err
+    assert 'Traceback' not in err
+    return err

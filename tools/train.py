@@ -5,7 +5,9 @@ missing); ``--cfg-options load_strict=False`` allows a partial load.
 
 The OpenMMLab ``tools/train.py``: the config is merged with the command
 line and handed to MMEngine's Runner. ``tools/dist_train.sh`` runs it with
-torchrun and ``--launcher pytorch``.
+torchrun and ``--launcher pytorch``. A known user error (dataset layout,
+weights, checkpoint, config) prints one message; ``--debug`` shows the
+traceback.
 """
 import argparse
 import os
@@ -15,8 +17,7 @@ from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
 import gcahng  # noqa: F401  (safe checkpoint globals, registries)
-from gcahng.utils import (CheckpointMismatchError, UnsafeCheckpointError,
-                          check_checkpoint_fits, enable_amp,
+from gcahng.utils import (check_checkpoint_fits, enable_amp, run_tool,
                           setup_cpu_distributed, teardown_distributed)
 
 
@@ -95,19 +96,15 @@ def main() -> None:
     cfg = merge_args(Config.fromfile(args.config), args)
     setup_cpu_distributed(cfg)
     runner = Runner.from_cfg(cfg)
-    try:
-        if cfg.get('load_from') and not cfg.get('resume', False):
-            check_checkpoint_fits(
-                runner.model,
-                cfg.load_from,
-                strict=cfg.get('load_strict', True),
-                allow_flag='--cfg-options load_strict=False')
-        runner.train()
-    except (UnsafeCheckpointError,
-            CheckpointMismatchError) as e:  # one line, no traceback
-        raise SystemExit(f'tools/train.py: {e}') from None
+    if cfg.get('load_from') and not cfg.get('resume', False):
+        check_checkpoint_fits(
+            runner.model,
+            cfg.load_from,
+            strict=cfg.get('load_strict', True),
+            allow_flag='--cfg-options load_strict=False')
+    runner.train()
     teardown_distributed()
 
 
 if __name__ == '__main__':
-    main()
+    run_tool(main)

@@ -19,8 +19,10 @@ from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
 import numpy as np
 from mmpretrain.datasets import BaseDataset
 
+from gcahng.utils.cli import UserError
 
-class DatasetLayoutError(FileNotFoundError):
+
+class DatasetLayoutError(UserError, FileNotFoundError):
     """A DML benchmark on disk does not match its original layout.
 
     Raised for a missing ``data_root``, a missing annotation file, an

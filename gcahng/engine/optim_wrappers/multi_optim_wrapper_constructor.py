@@ -2,9 +2,10 @@ import copy
 from typing import Optional
 
 import torch.nn as nn
-from mmengine.optim import DefaultOptimWrapperConstructor, OptimWrapperDict
+from mmengine.optim import OptimWrapperDict
 
 from gcahng.registry import OPTIM_WRAPPER_CONSTRUCTORS
+from .default_constructor import DefaultOptimWrapperConstructor
 
 
 @OPTIM_WRAPPER_CONSTRUCTORS.register_module()

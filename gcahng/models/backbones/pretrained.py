@@ -25,13 +25,14 @@ import torch.nn as nn
 from mmengine.runner import CheckpointLoader
 from mmengine.runner.checkpoint import get_torchvision_models
 
+from gcahng.utils.cli import UserError
 from gcahng.utils.safe_globals import UnsafeCheckpointError
 
 #: Prefixes mmengine resolves through torchvision's model URLs.
 TORCHVISION_PREFIXES = ('torchvision://', 'modelzoo://')
 
 
-class PretrainedWeightsError(RuntimeError):
+class PretrainedWeightsError(UserError, RuntimeError):
     """Pretrained backbone weights could not be loaded (SPEC §2).
 
     Raised (instead of urllib / ``FileNotFoundError`` / unpickling tracebacks)
