@@ -1,7 +1,7 @@
 """Evaluate a checkpoint: ``python tools/test.py CONFIG CHECKPOINT``.
 
-Embeds the config's test set, prints R@K, R-Precision and MAP@R (SPEC §8)
-and, with ``--out``, dumps the metrics as JSON.
+Embeds the config's test set, prints R@K, R-Precision and MAP@R
+(docs/algorithm.md §8) and, with ``--out``, dumps the metrics as JSON.
 """
 import argparse
 import json
