@@ -1,15 +1,16 @@
 """HNG overhead: one GCA-HNG training iteration against its baseline's.
 
-Times ``train_step`` (SPEC §6: both graph passes, three optimisers) of a
-GCA-HNG config and of its baseline twin (``configs/gcahng/X`` →
-``configs/baselines/X``, or ``--baseline``) on the same device, batch
-(the config's ``N x M`` in SPEC §1 group order, random images) and
-settings, with the timing core :mod:`gcahng.utils.speed` (medians after
-warm-up, pretrained weights off). Printed: both step times and their ratio,
-the time the HNG machinery adds on its own (the difference of the two
-steps with the backbone output cached) and its share of the GCA-HNG step,
-the inference time per batch, and the peak memory of the training
-iterations. The last line is ``RESULT hng_overhead=<ratio>``.
+Times ``train_step`` (docs/algorithm.md §6: both graph passes, three
+optimisers) of a GCA-HNG config and of its baseline twin
+(``configs/gcahng/X`` → ``configs/baselines/X``, or ``--baseline``) on the
+same device, batch (the config's ``N x M`` in the group order of
+docs/algorithm.md §1, random images) and settings, with the timing core
+:mod:`gcahng.utils.speed` (medians after warm-up, pretrained weights
+off). Printed: both step times and their ratio, the time the HNG machinery
+adds on its own (the difference of the two steps with the backbone output
+cached) and its share of the GCA-HNG step, the inference time per batch,
+and the peak memory of the training iterations. The last line is
+``RESULT hng_overhead=<ratio>``.
 
 Examples::
 

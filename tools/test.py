@@ -1,8 +1,8 @@
 """Evaluate a checkpoint: ``python tools/test.py CONFIG CHECKPOINT``.
 
-Embeds the config's test set, prints R@K, R-Precision and MAP@R (SPEC §8)
-and, with ``--out``, dumps the metrics as JSON. A known user error prints
-one message; ``--debug`` shows the traceback.
+Embeds the config's test set, prints R@K, R-Precision and MAP@R
+(docs/algorithm.md §8) and, with ``--out``, dumps the metrics as JSON. A
+known user error prints one message; ``--debug`` shows the traceback.
 """
 import argparse
 import json

@@ -21,13 +21,14 @@ from PIL import Image
 import gcahng  # noqa: F401
 from gcahng.evaluation import retrieval_metrics
 from gcahng.utils import analysis
-from gcahng.utils.paper_results import paper_result, parse_config_name
 
 TOOLS = {
     name: load_tool(f'analysis_tools/{name}.py')
     for name in ('visualize_embeddings', 'visualize_retrieval',
                  'feature_spread', 'collect_results')
 }
+paper_result = TOOLS['collect_results'].paper_result
+parse_config_name = TOOLS['collect_results'].parse_config_name
 PER_CLASS = 4
 TRAIN_CLASSES = 4
 

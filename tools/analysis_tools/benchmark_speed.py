@@ -5,9 +5,9 @@
 Seconds per training iteration and per inference batch for the GCA-HNG
 config and its baseline twin (``configs/gcahng/X`` →
 ``configs/baselines/X``, or ``--baseline``) on the same device and batch
-(the config's ``N x M`` in SPEC §1 group order, random images of the
-config's crop size or ``--img-size``), with the timing core
-:mod:`gcahng.utils.speed` shared with ``benchmarks/train_step.py``
+(the config's ``N x M`` in the group order of docs/algorithm.md §1,
+random images of the config's crop size or ``--img-size``), with the
+timing core :mod:`gcahng.utils.speed` shared with ``benchmarks/train_step.py``
 (medians after warm-up, pretrained weights off, no data loading).
 
 Printed as a Markdown table; written to ``--out-dir`` (default

@@ -4,12 +4,12 @@
 [--pooling avg max avgmax]``
 
 Runs the backbone over a random sample of the test set and pools its last
-feature map the way the neck does before ``BatchNorm1d`` (SPEC §2;
-``EmbeddingNeck.pool``), once per ``--pooling`` variant (default: the
-neck's own), so one checkpoint compares pooling variants. Transformer
-backbones that output ``[B, C]`` (the DINO CLS token) have one variant,
-``none``. Without a checkpoint the config's initial weights are used (e.g.
-ImageNet-pretrained, which may download them).
+feature map the way the neck does before ``BatchNorm1d``
+(docs/algorithm.md §2; ``EmbeddingNeck.pool``), once per ``--pooling``
+variant (default: the neck's own), so one checkpoint compares pooling
+variants. Transformer backbones that output ``[B, C]`` (the DINO CLS token)
+have one variant, ``none``. Without a checkpoint the config's initial
+weights are used (e.g. ImageNet-pretrained, which may download them).
 
 Writes to ``--out-dir`` (default ``<work dir>/analysis/feature_spread``):
 

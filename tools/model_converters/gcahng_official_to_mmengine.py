@@ -4,7 +4,7 @@
         [--config CONFIG]
 
 Handles the ResNet-50 (R512) and GoogLeNet (G512) full-model checkpoints
-(key names in ``shared/reference/official_checkpoint_keys.txt``):
+(the authors' code and checkpoints: https://github.com/PWenJay/GCA-HNG):
 
 ===================================  ====================================
 authors' name                        gcahng name
