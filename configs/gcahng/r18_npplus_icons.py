@@ -5,6 +5,7 @@ _base_ = ['./r18_pa_icons.py']
 model = dict(
     loss_metric=dict(_delete_=True, type='NPairLoss', reg_weight=3e-3),
     loss_div=dict(loss_weight=0.6),
-    # NP+ keeps the embedding's scale in check: the SPEC's (Euclidean) form
+    # NP+ keeps the embedding's scale in check: the Euclidean form of
+    # docs/algorithm.md
     hng_geometry='euclidean',
     loss_syn=dict(cosine_scale=None))
