@@ -18,10 +18,10 @@ from mmpretrain.structures import DataSample
 
 from gcahng.engine.optim_wrappers import MultiOptimWrapperConstructor
 from gcahng.models.generators import CACAIGenerator
-from gcahng.models.heads import GCLHead, correlation_edges
-from gcahng.models.heads.gcl_head import EdgeLayout, PairAttention
+from gcahng.models.heads import GCLHead
 from gcahng.models.retrievers.gcahng import backward_shared
-from gcahng.models.utils import group_layout
+from gcahng.models.utils import (EdgeLayout, PairAttention, correlation_edges,
+                                 group_layout)
 
 D, C = 12, 7
 

@@ -181,30 +181,29 @@ def is_generator_model(model) -> bool:
 
 @torch.no_grad()
 def synthesize_batch(model, cfg, seed: int) -> dict:
-    """One balanced training batch, its embeddings and CACAI negatives.
+    """One balanced training batch, its embeddings and CACAI negatives
+    (:meth:`GCAHNG.hard_negatives`, as in training).
 
     The model is in eval mode (BatchNorm running statistics, no dropout in
     the graph head), so ``λ`` is symmetric; the fusion weights ``u`` come
-    from a generator seeded with ``seed``.
+    from a generator seeded with ``seed``. ``z`` is the view the graph head
+    and CACAI work on (:meth:`GCAHNG.hng_view`).
 
     Returns:
         dict: ``z [B, D]``, ``labels [B]``, ``synthetic [M, N, N, D]``,
         ``N``, ``M`` and the hardness ``eta``.
     """
-    from gcahng.models.retrievers.dml_retriever import labels_of
-    from gcahng.models.utils import group_layout
     loader = ana.build_dataloader(cfg, 'train', seed=seed)
-    data = next(iter(loader))
-    data = model.data_preprocessor(data, False)
-    z = model.extract_feat(data['inputs']).float()
-    labels = labels_of(data['data_samples'], z.device)
-    try:
-        n, m = group_layout(labels)
-    except ValueError as err:
-        raise ana.AnalysisError(f'train_dataloader: {err}') from None
-    _, lambdas = model.graph_head(z, labels)
+    data = model.data_preprocessor(next(iter(loader)), False)
+    z = model.hng_view(model.extract_feat(data['inputs']).float())
+    labels = torch.cat(
+        [ds.gt_label.reshape(-1) for ds in data['data_samples']]).to(z.device)
     gen = torch.Generator().manual_seed(seed)
-    synthetic, _ = model.synthesize(z, lambdas, n, m, generator=gen)
+    try:
+        synthetic = model.hard_negatives(z, labels, generator=gen).synthetic
+    except ValueError as err:  # not N x M in group order
+        raise ana.AnalysisError(f'train_dataloader: {err}') from None
+    m, n = synthetic.shape[:2]
     return dict(
         z=z.cpu().numpy(),
         labels=labels.cpu().numpy(),

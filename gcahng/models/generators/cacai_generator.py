@@ -2,9 +2,9 @@
 from typing import List, NamedTuple, Optional, Union
 
 import torch
-from mmengine.model import BaseModule
 
 from gcahng.registry import MODELS
+from .base import BaseNegativeGenerator
 
 
 class PairGeometry(NamedTuple):
@@ -26,7 +26,7 @@ class PairGeometry(NamedTuple):
 
 
 @MODELS.register_module()
-class CACAIGenerator(BaseModule):
+class CACAIGenerator(BaseNegativeGenerator):
     """Synthesise hard negatives by channel-adaptive interpolation, SPEC §4.
 
     The batch is in SPEC §1 group order (sample ``i = g·N + n``). For anchor
@@ -68,8 +68,9 @@ class CACAIGenerator(BaseModule):
     ``(a, n)``; ``S_a[n, n]`` is a same-class sample, never a negative.
 
     The module has no parameters. It is differentiable w.r.t. ``z`` and
-    ``λ``: stage 1 back-propagates ``L_gen`` through ``λ`` into the graph
-    head; stage 2 passes ``λ.detach()`` (SPEC §6).
+    ``λ``: stage 4 (the generator update) back-propagates ``L_gen`` through
+    ``λ`` into the graph head; stage 2 (the metric update) passes
+    ``λ.detach()`` (docs/algorithm.md §6).
 
     Args:
         interpolation (str): ``'channel'`` (CACAI, ``λ ∈ (0,1)^D`` per pair)
@@ -204,6 +205,15 @@ class CACAIGenerator(BaseModule):
         pos = dist[torch.arange(m_per, device=z.device), :, nxt]  # [a, n, m]
         d_pos = pos.diagonal(dim1=1, dim2=2).view(m_per, n_cls, 1, 1)
         return PairGeometry(diff, dist, d_pos)
+
+    def pair_geometry(self, z: torch.Tensor, num_classes: int,
+                      num_per_class: int) -> Optional[PairGeometry]:
+        """:meth:`geometry` for ``'random_weighting'``, the fusion that
+        uses it; None for ``'random_pick'``, which interpolates through
+        :meth:`interpolate` and never reads it."""
+        if self.fusion != 'random_weighting':
+            return None
+        return self.geometry(z, num_classes, num_per_class)
 
     def forward(self,
                 z: torch.Tensor,

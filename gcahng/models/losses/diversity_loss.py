@@ -3,11 +3,7 @@ import torch
 import torch.nn as nn
 
 from gcahng.registry import MODELS
-
-
-def _fp32(x: torch.Tensor) -> torch.Tensor:
-    """``x`` in at least float32 (half precision upcast, float64 kept)."""
-    return x if x.dtype in (torch.float32, torch.float64) else x.float()
+from .utils import fp32
 
 
 @MODELS.register_module()
@@ -21,18 +17,20 @@ class DiversityLoss(nn.Module):
     ``eps`` (a constant ``λ`` would otherwise give an infinite gradient).
 
     Args:
-        loss_weight (float): ``0.01·w_div``.
+        loss_weight (float): ``0.01·w_div`` (0.6, i.e. ``w_div = 60``, the
+            NP+ reference value; the default of :class:`GCAHNG`'s
+            ``loss_div``).
         eps (float): Lower bound inside the square root.
     """
 
-    def __init__(self, loss_weight: float = 1.0, eps: float = 1e-12) -> None:
+    def __init__(self, loss_weight: float = 0.6, eps: float = 1e-12) -> None:
         super().__init__()
         self.loss_weight = loss_weight
         self.eps = eps
 
     def forward(self, lambdas: torch.Tensor) -> torch.Tensor:
         """``λ [B, B, D]`` -> scalar loss."""
-        lam = _fp32(lambdas)
+        lam = fp32(lambdas)
         spread = (lam - lam.mean(dim=1, keepdim=True)).pow(2).sum(-1).mean()
         return self.loss_weight * (1.0 - spread.clamp_min(self.eps).sqrt())
 

@@ -6,11 +6,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from gcahng.registry import MODELS
-
-
-def _fp32(x: torch.Tensor) -> torch.Tensor:
-    """``x`` in at least float32 (half precision upcast, float64 kept)."""
-    return x if x.dtype in (torch.float32, torch.float64) else x.float()
+from .utils import fp32
 
 
 @MODELS.register_module()
@@ -53,7 +49,7 @@ class SynthClassificationLoss(nn.Module):
         slots = labels.reshape(-1)[:n_cls].long()
         target = slots.expand(logits.shape[:-1])
         loss = F.cross_entropy(
-            _fp32(logits.reshape(-1, logits.size(-1))), target.reshape(-1))
+            fp32(logits.reshape(-1, logits.size(-1))), target.reshape(-1))
         return self.loss_weight * loss
 
     def extra_repr(self) -> str:

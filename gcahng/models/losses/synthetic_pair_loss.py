@@ -6,11 +6,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from gcahng.registry import MODELS
-
-
-def _fp32(x: torch.Tensor) -> torch.Tensor:
-    """``x`` in at least float32 (half precision upcast, float64 kept)."""
-    return x if x.dtype in (torch.float32, torch.float64) else x.float()
+from .utils import fp32
 
 
 @MODELS.register_module()
@@ -68,17 +64,17 @@ class SyntheticPairLoss(nn.Module):
         labels = torch.arange(n_cls, device=z.device).repeat(m_per)
         if self.cosine_scale is not None:
             logits = self.cosine_scale * torch.einsum(
-                'and,anmd->anm', F.normalize(_fp32(groups), dim=-1),
-                F.normalize(_fp32(targets), dim=-1))
+                'and,anmd->anm', F.normalize(fp32(groups), dim=-1),
+                F.normalize(fp32(targets), dim=-1))
             ce = F.cross_entropy(logits.reshape(-1, n_cls), labels)
             return self.loss_weight * ce
         logits = torch.einsum('and,anmd->anm', groups, targets)
         ce = F.cross_entropy(
-            _fp32(logits.reshape(-1, n_cls)), labels, reduction='none')
+            fp32(logits.reshape(-1, n_cls)), labels, reduction='none')
         ce = ce.view(m_per, n_cls).mean(dim=1)
         reg = (
-            _fp32(groups).pow(2).sum(dim=(1, 2)) / n_cls +
-            _fp32(targets).pow(2).sum(dim=(1, 2, 3)) / n_cls**2)
+            fp32(groups).pow(2).sum(dim=(1, 2)) / n_cls +
+            fp32(targets).pow(2).sum(dim=(1, 2, 3)) / n_cls**2)
         loss = (ce + 0.25 * self.reg_weight * reg).mean()
         return self.loss_weight * loss
 
