@@ -30,7 +30,8 @@ from mmengine.config import DictAction
 
 import gcahng  # noqa: F401  (registries, safe checkpoint globals)
 from gcahng.evaluation import as_embeddings
-from gcahng.utils import analysis as ana
+from gcahng.visualization import analysis as ana
+from gcahng.visualization import figures
 
 TOOL = 'visualize_embeddings'
 
@@ -128,7 +129,7 @@ def plot_test(args, cfg, model, out_dir: str, summary: dict) -> None:
     print(f'Embedding {len(indices)} test images of {len(chosen)} classes')
     emb = ana.extract_embeddings(
         model, dataset, indices, batch_size=args.batch_size)
-    xy = ana.tsne_2d(
+    xy = figures.tsne_2d(
         _maybe_normalize(emb, not args.no_normalize), args.seed,
         args.perplexity, args.tsne_iters)
     names = ana.class_names(dataset)
@@ -146,8 +147,8 @@ def plot_test(args, cfg, model, out_dir: str, summary: dict) -> None:
         rows.append(row)
     ana.write_csv(osp.join(out_dir, 'test_tsne.csv'), rows)
 
-    plt = ana.get_pyplot()
-    colours = ana.class_colours(len(chosen))
+    plt = figures.get_pyplot()
+    colours = figures.class_colours(len(chosen))
     fig, ax = plt.subplots(figsize=(7, 6))
     point_labels = labels[indices]
     for k, c in enumerate(chosen):
@@ -165,7 +166,7 @@ def plot_test(args, cfg, model, out_dir: str, summary: dict) -> None:
     ax.set_yticks([])
     if len(chosen) <= 20:
         ax.legend(fontsize=7, loc='center left', bbox_to_anchor=(1.0, 0.5))
-    ana.save_figure(fig, osp.join(out_dir, 'test_tsne.png'))
+    figures.save_figure(fig, osp.join(out_dir, 'test_tsne.png'))
     summary['test'] = dict(
         classes=chosen,
         num_points=len(indices),
@@ -258,7 +259,7 @@ def plot_batch(args, cfg, model, out_dir: str, summary: dict) -> None:
                         target_slot=t))
                 points.append(syn[a, s, t])
     points = np.stack(points)
-    xy = ana.tsne_2d(
+    xy = figures.tsne_2d(
         _maybe_normalize(points, not args.no_normalize), args.seed,
         args.perplexity, args.tsne_iters)
     for row, p in zip(rows, xy):
@@ -275,8 +276,8 @@ def plot_batch(args, cfg, model, out_dir: str, summary: dict) -> None:
         for g in range(m)
     ]).mean(0)[off]
 
-    plt = ana.get_pyplot()
-    colours = ana.class_colours(k)
+    plt = figures.get_pyplot()
+    colours = figures.class_colours(k)
     kinds = np.array([r['kind'] for r in rows])
     anchor_slot = np.array([r['slot'] for r in rows])
     fig, ax = plt.subplots(figsize=(8, 6.5))
@@ -325,7 +326,7 @@ def plot_batch(args, cfg, model, out_dir: str, summary: dict) -> None:
                  f'negatives, eta = {batch["eta"]:.3f}')
     ax.set_xticks([])
     ax.set_yticks([])
-    ana.save_figure(fig, osp.join(out_dir, 'batch_tsne.png'))
+    figures.save_figure(fig, osp.join(out_dir, 'batch_tsne.png'))
     summary['batch'] = dict(
         N=n,
         M=m,
