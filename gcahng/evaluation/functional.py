@@ -1,4 +1,5 @@
-"""Retrieval metrics of deep metric learning: R@K, RP and MAP@R (SPEC §8).
+"""Retrieval metrics of deep metric learning: R@K, RP and MAP@R
+(docs/algorithm.md §8).
 
 The definitions follow Musgrave et al., "A Metric Learning Reality Check"
 (ECCV 2020). Embeddings are L2-normalised and ranked by cosine similarity
@@ -235,7 +236,8 @@ def retrieval_metrics(
         ks: Sequence[int] = (1, 2, 4, 8),
         chunk_size: int = 4096,
         device: Optional[Union[str, torch.device]] = None) -> Dict[str, float]:
-    """R@K, R-Precision and MAP@R of a retrieval problem (SPEC §8).
+    """R@K, R-Precision and MAP@R of a retrieval problem (docs/algorithm.md
+    §8).
 
     With ``y_q`` the query's label, ``rel(k) = 1[y_{nn_k(q)} = y_q]`` for the
     ``k``-th most cosine-similar gallery item and ``R_q`` the number of

@@ -23,8 +23,8 @@ LEAF_CONFIGS = sorted(
         osp.join(REPO, 'configs', '**', '*.py'), recursive=True)
     if '_base_' not in p)
 
-#: The paper grid (SPEC §7): 3 backbones x {NP+, PA} x 4 datasets, plus the
-#: original N-pair on GoogLeNet.
+#: The paper grid (docs/settings.md): 3 backbones x {NP+, PA} x 4 datasets,
+#: plus the original N-pair on GoogLeNet.
 PAPER_GRID = [
     f'{arch}_{loss}_{ds}.py'
     for arch, losses in (('googlenet', ('np', 'npplus',
@@ -73,7 +73,7 @@ def test_config_runs_one_iteration(rel, tmp_path, fixture_roots):
 
 
 def test_paper_settings_reach_the_model():
-    """Spot checks of SPEC §7 values in the merged leaf configs."""
+    """Spot checks of docs/settings.md values in the merged leaf configs."""
     cfg = Config.fromfile(osp.join(REPO, 'configs/gcahng/r50_pa_sop.py'))
     assert cfg.model.type == 'GCAHNG'
     assert cfg.model.graph_head.num_layers == 1

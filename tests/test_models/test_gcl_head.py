@@ -1,4 +1,5 @@
-"""GCLHead (SPEC §3): edges, masked attention, symmetry, switches."""
+"""GCLHead (docs/algorithm.md §3): edges, masked attention, symmetry,
+switches."""
 import numpy as np
 import pytest
 import torch

@@ -1,4 +1,4 @@
-"""The SPEC §5 losses against independent hand computations."""
+"""The docs/algorithm.md §5 losses against independent hand computations."""
 import itertools
 import math
 

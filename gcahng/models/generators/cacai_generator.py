@@ -1,4 +1,5 @@
-"""CACAI: correlation-aware channel-adaptive interpolation (SPEC §4)."""
+"""CACAI: correlation-aware channel-adaptive interpolation (docs/algorithm.md
+§4)."""
 from typing import List, NamedTuple, Optional, Union
 
 import torch
@@ -8,7 +9,7 @@ from .base import BaseNegativeGenerator
 
 
 class PairGeometry(NamedTuple):
-    """What CACAI needs from ``z`` alone (SPEC §4), for one batch.
+    """What CACAI needs from ``z`` alone (docs/algorithm.md §4), for one batch.
 
     Attributes:
         diff (Tensor): ``c - x`` for every anchor ``x = z_i`` and candidate
@@ -27,12 +28,13 @@ class PairGeometry(NamedTuple):
 
 @MODELS.register_module()
 class CACAIGenerator(BaseNegativeGenerator):
-    """Synthesise hard negatives by channel-adaptive interpolation, SPEC §4.
+    """Synthesise hard negatives by channel-adaptive interpolation,
+    docs/algorithm.md §4.
 
-    The batch is in SPEC §1 group order (sample ``i = g·N + n``). For anchor
-    group ``a`` and class slot ``n``: anchor ``x = z_{aN+n}``, positive
-    ``p = z_{((a+1) mod M)N+n}``, ``d⁺ = ‖x - p‖``. For every group ``g``
-    and class slot ``m``: candidate ``c = z_{gN+m}``, ``d⁻ = ‖x - c‖``,
+    The batch is in docs/algorithm.md §1 group order (sample ``i = g·N + n``).
+    For anchor group ``a`` and class slot ``n``: anchor ``x = z_{aN+n}``,
+    positive ``p = z_{((a+1) mod M)N+n}``, ``d⁺ = ‖x - p‖``. For every group
+    ``g`` and class slot ``m``: candidate ``c = z_{gN+m}``, ``d⁻ = ‖x - c‖``,
     ``λ̃ = η·λ_{aN+n, gN+m}`` and::
 
         r = (d⁺ + (d⁻ - d⁺)·λ̃) / d⁻           (one coefficient per channel)
@@ -182,7 +184,7 @@ class CACAIGenerator(BaseNegativeGenerator):
 
         They depend on ``z`` only, so one iteration can compute them once
         and pass them (detached for ``sg(z)``) to both of its calls
-        (SPEC §6 stages 2 and 4).
+        (docs/algorithm.md §6 stages 2 and 4).
 
         Args:
             z (Tensor): ``[B, D]`` in group order, ``B = N·M``.

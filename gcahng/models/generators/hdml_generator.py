@@ -13,7 +13,7 @@ from .cacai_generator import CACAIGenerator, PairGeometry
 @MODELS.register_module()
 class HDMLGenerator(BaseNegativeGenerator):
     """Single-coefficient interpolation followed by a generator network,
-    SPEC §4 ablation "generator-based" (paper Table 8).
+    docs/algorithm.md §4 ablation "generator-based" (paper Table 8).
 
     The negatives are ``S = G(ẑ)``: ``ẑ`` is CACAI with HDML's single
     coefficient (``λ ≡ 1``, so ``r = (d⁺ + (d⁻ - d⁺)·η) / d⁻`` is one scalar
@@ -23,15 +23,15 @@ class HDMLGenerator(BaseNegativeGenerator):
 
         G(x) = W₂ · ReLU(W₁ x + b₁) + b₂
 
-    ``G`` is trained in SPEC §6 stage 4 together with the graph head (it
-    belongs to the ``graph`` optimiser) by ``L_gen`` plus HDML's
+    ``G`` is trained in docs/algorithm.md §6 stage 4 together with the graph
+    head (it belongs to the ``graph`` optimiser) by ``L_gen`` plus HDML's
     reconstruction loss on the real embeddings,
     ``L_recon = w · mean_i ‖G(z_i) - z_i‖² / D`` (returned by
     :meth:`forward` as ``loss_recon``), which keeps the generated negatives
     on the embedding manifold.
 
-    The SPEC names the ablation but not the network. Our reading, documented
-    here: HDML's generator maps the augmented embedding back to the
+    The paper names the ablation but not the network. Our reading,
+    documented here: HDML's generator maps the augmented embedding back to the
     backbone's feature space and re-embeds it; the GCA-HNG losses act on
     embeddings, so ``G`` maps embedding to embedding (width ``D`` in and
     out, hidden width ``hidden_dim``) and the reconstruction target is the

@@ -1,4 +1,4 @@
-"""GCL, the graph head of GCA-HNG (SPEC §3).
+"""GCL, the graph head of GCA-HNG (docs/algorithm.md §3).
 
 Module names mirror the authors' implementation so that a released
 checkpoint's ``gnn.*`` entries load into :class:`GCLHead` once the ``gnn.``
@@ -46,7 +46,7 @@ def _frozen_bn(dim: int) -> nn.Sequential:
 
 @MODELS.register_module()
 class GCLHead(BaseModule):
-    """Globally correlation-aware graph head (GCL), SPEC §3.
+    """Globally correlation-aware graph head (GCL), docs/algorithm.md §3.
 
     On a fully connected graph over the batch (``B²`` ordered edges, self
     included):
@@ -63,14 +63,14 @@ class GCLHead(BaseModule):
     Names follow the authors' code (``dim_red``, ``gnn.{t}.node_model``,
     ``gnn.{t}.edge_model``, ``bottleneck1``, ``bottleneck2``, ``fc``,
     ``cls``), so the official ``gnn.*`` keys load after stripping ``gnn.``.
-    Reproducing the authors' worked example settles what SPEC leaves open:
-    ``bottleneck1`` is ``BN_e`` (edges, before ``fc`` = ``Linear_λ``) and
-    ``bottleneck2`` is ``BN_n`` (nodes, before ``cls``); ``update_node`` is
-    unused (kept frozen, see :class:`NodeLayer`); dropout acts only on the
-    edge-step attention weights. Both BatchNorms have weight 1 and bias 0
-    with ``requires_grad=False`` (SPEC §3); their running statistics are
-    updated in training mode (statistics over the ``B²`` edges / ``B``
-    nodes) and used in eval mode.
+    Reproducing the authors' worked example settles what docs/algorithm.md
+    leaves open: ``bottleneck1`` is ``BN_e`` (edges, before ``fc`` =
+    ``Linear_λ``) and ``bottleneck2`` is ``BN_n`` (nodes, before ``cls``);
+    ``update_node`` is unused (kept frozen, see :class:`NodeLayer`); dropout
+    acts only on the edge-step attention weights. Both BatchNorms have weight 1
+    and bias 0 with ``requires_grad=False`` (docs/algorithm.md §3); their
+    running statistics are updated in training mode (statistics over the ``B²``
+    edges / ``B`` nodes) and used in eval mode.
 
     The positive mask of the node attention comes from ``labels``
     (``y_i = y_j``, self included), not from the batch layout.
@@ -162,11 +162,11 @@ class GCLHead(BaseModule):
 
         Args:
             z (Tensor): Embeddings ``[B, D]`` (pass ``z.detach()`` where
-                SPEC §6 says ``sg(z)``).
+                docs/algorithm.md §6 says ``sg(z)``).
             labels (Tensor): Class ids ``[B]``.
             lambda_grad (bool): False when the caller only uses ``sg(λ)``
-                (SPEC §6 stage 2): the last edge step and the ``λ``
-                read-out then run without autograd (same values, same
+                (docs/algorithm.md §6 stage 2): the last edge step and the
+                ``λ`` read-out then run without autograd (same values, same
                 BatchNorm statistics and dropout draws; no activations kept
                 for a backward pass that would not use them).
 

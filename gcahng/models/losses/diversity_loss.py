@@ -1,4 +1,4 @@
-"""``L_div``: spread of the interpolation vectors, SPEC §5."""
+"""``L_div``: spread of the interpolation vectors, docs/algorithm.md §5."""
 import torch
 import torch.nn as nn
 
@@ -9,10 +9,11 @@ from .utils import fp32
 @MODELS.register_module()
 class DiversityLoss(nn.Module):
     """``L_div = w·(1 - sqrt(mean_{i,j} ‖λ_ij - λ̄_i‖²))``,
-    ``λ̄_i = mean_j λ_ij`` (SPEC §5, stage 1).
+    ``λ̄_i = mean_j λ_ij`` (docs/algorithm.md §5; a term of ``L_gen``, stage 4
+    of §6).
 
-    ``loss_weight`` is the whole multiplier: SPEC writes the term as
-    ``w_div·0.01·(…)``, so a config sets ``loss_weight = 0.01·w_div``
+    ``loss_weight`` is the whole multiplier: docs/algorithm.md writes the term
+    as ``w_div·0.01·(…)``, so a config sets ``loss_weight = 0.01·w_div``
     (e.g. 0.6 for ``w_div = 60``). The square root's argument is clamped at
     ``eps`` (a constant ``λ`` would otherwise give an infinite gradient).
 

@@ -1,4 +1,4 @@
-"""NP+ (modified N-pair) metric loss, SPEC §5."""
+"""NP+ (modified N-pair) metric loss, docs/algorithm.md §5."""
 from typing import Optional
 
 import torch
@@ -6,17 +6,17 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from gcahng.registry import MODELS
-from .utils import fp32
 from ..utils import group_layout
+from .utils import fp32
 
 
 @MODELS.register_module()
 class NPairLoss(nn.Module):
-    """NP+, the modified N-pair loss ``L_m`` (SPEC §5).
+    """NP+, the modified N-pair loss ``L_m`` (docs/algorithm.md §5).
 
-    With ``z`` in SPEC §1 group order (``G_g = z[gN:(g+1)N]``), anchors
-    ``A = G_0`` and soft targets ``T`` = row-normalised label equality of the
-    ``N`` class slots::
+    With ``z`` in docs/algorithm.md §1 group order (``G_g = z[gN:(g+1)N]``),
+    anchors ``A = G_0`` and soft targets ``T`` = row-normalised label equality
+    of the ``N`` class slots::
 
         L = (1/(M-1)) Σ_{k=1}^{M-1} CE(A·G_kᵀ, T)
             + 0.25·ρ·Σ_{g=0}^{M-1} ‖G_g‖²/N

@@ -1,4 +1,5 @@
-"""``L_cls``: h₁'s cross-entropy on the synthetic negatives, SPEC §5."""
+"""``L_cls``: h₁'s cross-entropy on the synthetic negatives, docs/algorithm.md
+§5."""
 from typing import Callable, Optional, Union
 
 import torch
@@ -11,7 +12,8 @@ from .utils import fp32
 
 @MODELS.register_module()
 class SynthClassificationLoss(nn.Module):
-    """``L_cls = w·mean_{a,n,m} CE(h₁(S_a[n, m]), y_m)`` (SPEC §5, stage 1).
+    """``L_cls = w·mean_{a,n,m} CE(h₁(S_a[n, m]), y_m)`` (docs/algorithm.md §5;
+    a term of ``L_gen``, stage 4 of §6).
 
     Every entry ``S_a[n, m]`` (the ``m = n`` ones included, as in the
     reference) is labelled with the class ``y_m`` of slot ``m``. Gradients

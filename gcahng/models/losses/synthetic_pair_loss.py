@@ -1,4 +1,4 @@
-"""``L_syn``: the N-pair loss on synthetic negatives, SPEC §5."""
+"""``L_syn``: the N-pair loss on synthetic negatives, docs/algorithm.md §5."""
 from typing import Optional
 
 import torch
@@ -11,7 +11,8 @@ from .utils import fp32
 
 @MODELS.register_module()
 class SyntheticPairLoss(nn.Module):
-    """``L_syn`` (SPEC §5): an N-pair loss whose negatives are CACAI's.
+    """``L_syn`` (docs/algorithm.md §5): an N-pair loss whose negatives are
+    CACAI's.
 
     For each anchor group ``a`` (``A_a = G_a``, positives
     ``P = G_{(a+1) mod M}``): ``T[n, m] = S_a[n, m]`` for ``m ≠ n`` and
@@ -33,7 +34,7 @@ class SyntheticPairLoss(nn.Module):
         reg_weight (float): ``ρ`` (3e-3).
         loss_weight (float): Multiplier of the loss.
         cosine_scale (float, optional): ``s`` of the cosine form; None (the
-            SPEC form) uses dot products.
+            docs/algorithm.md form) uses dot products.
     """
 
     def __init__(self,

@@ -333,7 +333,7 @@ class GCAHNG(DMLRetriever):
         if not self.generate:
             return log_vars
 
-        # Stage 3: h₁ on the real, detached embeddings.
+        # Step 3: h₁ on the real, detached embeddings.
         ow_cls = optim_wrapper['cls']
         z_real = z.detach()
         with ow_cls.optim_context(self):

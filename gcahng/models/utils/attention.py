@@ -11,7 +11,7 @@ from .edge_layout import EdgeLayout
 
 
 class MaskedMultiHeadAttention(nn.Module):
-    """Node-step attention, SPEC §3 node step items 1-4 (``u``).
+    """Node-step attention, docs/algorithm.md §3 node step items 1-4 (``u``).
 
     ``Q, K, V = Linear(h)``; for target ``j`` and source ``i`` per head
     ``s_ij = ⟨Q_j, K_i⟩ / sqrt(D/H)``, ``s_ij = -inf`` where
@@ -66,7 +66,7 @@ class MaskedMultiHeadAttention(nn.Module):
 
 
 class PairAttention(nn.Module):
-    """Edge-step cross-attention, SPEC §3 edge step item 2.
+    """Edge-step cross-attention, docs/algorithm.md §3 edge step item 2.
 
     Single head of full width ``D``: for edge ``(i, j)``,
     ``q = W_q e_ij``, keys/values ``W_k p``, ``W_v p`` of the two tokens

@@ -8,7 +8,7 @@ import torch.nn as nn
 
 
 def correlation_edges(z: torch.Tensor, eps: float = 1e-12) -> torch.Tensor:
-    """Channel-wise correlation edges, SPEC §3 "Initial edges".
+    """Channel-wise correlation edges, docs/algorithm.md §3 "Initial edges".
 
     ``z̃_i = z_i - mean_c(z_i)`` and
     ``e_ij = (z̃_i ⊙ z̃_j) / (‖z̃_i‖·‖z̃_j‖) ∈ R^D``, so that
@@ -37,7 +37,7 @@ def unit_centred(z: torch.Tensor, eps: float = 1e-12) -> torch.Tensor:
 
 class EdgeLayout:
     """Which edges are computed, and how they map to the ``B²`` ordered
-    pairs (SPEC §3 "Symmetry").
+    pairs (docs/algorithm.md §3 "Symmetry").
 
     - full (reference): all ``B²`` ordered pairs, edge ``k = i·B + j``
       (so ``e.view(B, B, D)[i, j] = e_ij``);

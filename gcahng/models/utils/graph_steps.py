@@ -20,7 +20,7 @@ def _gelu_layer_norm(dim: int) -> nn.Sequential:
 
 
 class NodeLayer(nn.Module):
-    """One node step, SPEC §3 node step items 1-6.
+    """One node step, docs/algorithm.md §3 node step items 1-6.
 
     ``h ← LN(GELU(h + u))``;
     ``h ← LN(GELU(h + Σ_j GELU(Linear_e2n(e_ij))))`` (if ``edge_to_node``);
@@ -99,7 +99,7 @@ class NodeModel(nn.Module):
 
 
 class EdgeModel(nn.Module):
-    """One edge step, SPEC §3 edge step items 1-3.
+    """One edge step, docs/algorithm.md §3 edge step items 1-3.
 
     ``p_i = GELU(Linear_n2e(h_i))``; ``c = PairAttention(e, p)``;
     ``e ← LN_e(GELU(e + c))``; ``e ← LN_e(GELU(e + F(e)))`` with
