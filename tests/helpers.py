@@ -27,6 +27,16 @@ def load_tool(rel: str) -> ModuleType:
     return module
 
 
+def load_benchmark(name: str) -> ModuleType:
+    """Import ``benchmarks/<name>.py`` as a module (``benchmarks`` is no
+    package)."""
+    path = osp.join(REPO, 'benchmarks', name + '.py')
+    spec = importlib.util.spec_from_file_location('bench_' + name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def tiny_synthetic_cfg(rel: str,
                        work_dir: str,
                        max_epochs: int = 1,

@@ -73,8 +73,7 @@ def test_config_runs_one_iteration(rel, tmp_path, fixture_roots):
 
 
 def test_paper_settings_reach_the_model():
-    """Spot checks of docs/settings.md values in the merged leaf
-    configs."""
+    """Spot checks of docs/settings.md values in the merged leaf configs."""
     cfg = Config.fromfile(osp.join(REPO, 'configs/gcahng/r50_pa_sop.py'))
     assert cfg.model.type == 'GCAHNG'
     assert cfg.model.graph_head.num_layers == 1

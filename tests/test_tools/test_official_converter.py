@@ -31,7 +31,7 @@ def reference_sections():
 
 def official_state(arch):
     """A state dict in the authors' names and shapes: the listed keys plus
-    the elided torchvision backbone keys (SPEC reference README)."""
+    the elided torchvision backbone keys (the authors' reference README)."""
     sections = reference_sections()
     listed = dict(sections[arch])
     if arch == 'Googlenet':  # the graph head is listed once, under R50

@@ -41,8 +41,8 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import numpy as np
 import yaml
 
-from gcahng.utils.analysis import (AnalysisError, get_pyplot, save_figure,
-                                   write_csv, write_json)
+from gcahng.visualization.analysis import AnalysisError, write_csv, write_json
+from gcahng.visualization.figures import get_pyplot, save_figure
 
 TOOL = 'collect_results'
 _METRIC = re.compile(r'^(?:.*/)?(R@\d+|RP|M@R)$')

@@ -32,10 +32,11 @@ from mmengine.config import DictAction
 
 import gcahng  # noqa: F401  (registries, safe checkpoint globals)
 from gcahng.models.necks import EmbeddingNeck
-from gcahng.utils.analysis import (AnalysisError, build_dataset, build_model,
-                                   default_out_dir, get_pyplot, load_config,
-                                   run_batches, save_figure, write_csv,
-                                   write_json)
+from gcahng.visualization.analysis import (AnalysisError, build_dataset,
+                                           build_model, default_out_dir,
+                                           load_config, run_batches, write_csv,
+                                           write_json)
+from gcahng.visualization.figures import get_pyplot, save_figure
 
 TOOL = 'feature_spread'
 POOLINGS = ('avg', 'max', 'avgmax')

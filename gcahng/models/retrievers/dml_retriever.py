@@ -22,21 +22,22 @@ def labels_of(data_samples: Sequence[DataSample],
 class DMLRetriever(BaseModel):
     """The metric model: ``z = neck(backbone(x))`` trained by ``L_m``.
 
-    This is the feature extractor of SPEC §2 and, trained alone, the
-    "Baseline" of the paper's tables. Evaluation (``predict``) returns the
-    raw embedding; the retrieval metric L2-normalises it (SPEC §8).
+    This is the feature extractor of docs/algorithm.md §2 and, trained alone,
+    the "Baseline" of the paper's tables. Evaluation (``predict``) returns the
+    raw embedding; the retrieval metric L2-normalises it (docs/algorithm.md
+    §8).
 
     Args:
         backbone (dict): Backbone config, e.g. mmpretrain ``ResNet``.
         neck (dict): ``EmbeddingNeck`` config.
         loss_metric (dict): ``L_m``: ``NPairLoss`` or ``ProxyAnchorLoss``,
-            called as ``loss_metric(z, labels)`` with ``z`` in SPEC §1 group
-            order.
+            called as ``loss_metric(z, labels)`` with ``z`` in
+            docs/algorithm.md §1 group order.
         data_preprocessor (dict, optional): Defaults to mmpretrain's
             ``ClsDataPreprocessor`` with ImageNet mean/std.
         frozen_bn2d (bool): Keep the backbone's BatchNorm layers in eval
-            mode with their affine parameters frozen (SPEC §2: R512 on
-            CUB/Cars196).
+            mode with their affine parameters frozen (docs/algorithm.md §2:
+            R512 on CUB/Cars196).
         init_cfg (dict, optional): Initialisation config.
 
     Attributes:
@@ -108,7 +109,7 @@ class DMLRetriever(BaseModel):
 
     def loss(self, inputs: torch.Tensor,
              data_samples: List[DataSample]) -> Dict[str, torch.Tensor]:
-        """``L_m(z, y)`` for a batch in SPEC §1 group order."""
+        """``L_m(z, y)`` for a batch in docs/algorithm.md §1 group order."""
         z = self.extract_feat(inputs)
         labels = labels_of(data_samples, z.device)
         return dict(loss_metric=self.loss_metric(z, labels))
