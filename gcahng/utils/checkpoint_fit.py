@@ -36,7 +36,9 @@ def _unwrapped(key: str) -> str:
     return re.sub(r'(^|\.)module\.', r'\1', key)
 
 
-def _state_dict_of(content: Any) -> Dict[str, Any]:
+def state_dict_of(content: Any) -> Dict[str, Any]:
+    """The state dict of a loaded checkpoint (``content['state_dict']`` or
+    ``content`` itself), with DDP ``module.`` segments removed."""
     if isinstance(content, dict) and isinstance(
             content.get('state_dict'), dict):
         content = content['state_dict']
@@ -94,7 +96,7 @@ def check_checkpoint_fits(
         return
     if is_model_wrapper(model):  # DDP and other wrappers
         model = model.module
-    state = _state_dict_of(safe_torch_load(path, map_location='cpu'))
+    state = state_dict_of(safe_torch_load(path, map_location='cpu'))
     missing, unexpected, shapes = checkpoint_mismatch(model, state,
                                                       optional_prefixes)
     if not (missing or unexpected or shapes):

@@ -21,8 +21,11 @@ from mmengine.dataset import pseudo_collate
 from mmengine.registry import init_default_scope
 from mmengine.utils import ProgressBar
 
+from gcahng.utils import UserError, safe_torch_load
+from gcahng.utils.checkpoint_fit import checkpoint_mismatch, state_dict_of
 
-class AnalysisError(RuntimeError):
+
+class AnalysisError(UserError, RuntimeError):
     """A problem an analysis tool reports in one line, without a stack
     trace: a missing file, a bad argument, a checkpoint that does not match
     its config."""
@@ -73,15 +76,6 @@ def pick_device(device: Optional[str] = None) -> torch.device:
     return torch.device(device)
 
 
-def _state_dict_of(checkpoint: dict) -> Dict[str, torch.Tensor]:
-    state = checkpoint.get('state_dict', checkpoint)
-    if not isinstance(state, dict):
-        raise AnalysisError('the checkpoint holds no state dict')
-    if state and all(k.startswith('module.') for k in state):
-        state = {k[len('module.'):]: v for k, v in state.items()}
-    return state
-
-
 def _listing(keys: Sequence[str], limit: int = 8) -> str:
     shown = ', '.join(keys[:limit])
     more = f' (and {len(keys) - limit} more)' if len(keys) > limit else ''
@@ -91,32 +85,26 @@ def _listing(keys: Sequence[str], limit: int = 8) -> str:
 def load_checkpoint_strict(model: torch.nn.Module,
                            checkpoint: str,
                            config_path: str = 'the config') -> dict:
-    """Load ``checkpoint`` into ``model``; every tensor must match.
+    """Load ``checkpoint`` into ``model`` (weights-only unpickler);
+    every tensor must match.
 
     Returns:
         dict: The checkpoint's ``meta`` (empty if it has none).
 
     Raises:
-        AnalysisError: if the file is missing or unreadable.
+        AnalysisError: if the file is missing or holds no state dict.
+        UnsafeCheckpointError: if it holds objects the weights-only
+            unpickler refuses.
         CheckpointMismatchError: on missing or unexpected keys or shape
             mismatches, naming them and the likely cause.
     """
-    from mmengine.runner.checkpoint import _load_checkpoint
     if not osp.isfile(checkpoint):
         raise AnalysisError(f'no checkpoint file at {checkpoint}')
-    try:
-        ckpt = _load_checkpoint(checkpoint, map_location='cpu')
-    except Exception as err:  # noqa: B902 (pickle/zip errors of any type)
-        raise AnalysisError(f'cannot read checkpoint {checkpoint}: '
-                            f'{type(err).__name__}: {err}') from None
-    state = _state_dict_of(ckpt)
-    own = model.state_dict()
-    missing = [k for k in own if k not in state]
-    unexpected = [k for k in state if k not in own]
-    shapes = [
-        f'{k} {tuple(state[k].shape)} vs {tuple(own[k].shape)}' for k in own
-        if k in state and tuple(state[k].shape) != tuple(own[k].shape)
-    ]
+    ckpt = safe_torch_load(checkpoint, map_location='cpu')
+    if not isinstance(ckpt, dict):
+        raise AnalysisError(f'{checkpoint} holds no state dict')
+    state = state_dict_of(ckpt)
+    missing, unexpected, shapes = checkpoint_mismatch(model, state, ())
     if missing or unexpected or shapes:
         problems = []
         if missing:
@@ -126,15 +114,15 @@ def load_checkpoint_strict(model: torch.nn.Module,
             problems.append(f'{len(unexpected)} weights the model does not '
                             f'have: {_listing(unexpected)}')
         if shapes:
-            problems.append(f'{len(shapes)} shapes differ (checkpoint vs '
-                            f'model): {_listing(shapes, 4)}')
+            problems.append(f'{len(shapes)} shapes differ: '
+                            f'{_listing(shapes, 4)}')
         raise CheckpointMismatchError(
             f'checkpoint {checkpoint} does not match the model of '
             f'{config_path} ({type(model).__name__}): ' + '; '.join(problems) +
             '. Pass the config the checkpoint was trained with (a GCA-HNG '
             'checkpoint has graph_head.* weights, a baseline has none).')
     model.load_state_dict(state, strict=True)
-    meta = ckpt.get('meta', {}) if isinstance(ckpt, dict) else {}
+    meta = ckpt.get('meta', {})
     return meta if isinstance(meta, dict) else {}
 
 

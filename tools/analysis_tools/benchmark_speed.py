@@ -13,6 +13,8 @@ import os.path as osp
 from types import ModuleType
 from typing import Optional, Sequence
 
+from gcahng.utils import run_tool
+
 FRONT_END = osp.join(
     osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))), 'benchmarks',
     'train_step.py')
@@ -34,4 +36,4 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
 
 
 if __name__ == '__main__':
-    main()
+    run_tool(main)

@@ -41,6 +41,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import numpy as np
 import yaml
 
+from gcahng.utils import run_tool
 from gcahng.visualization.analysis import AnalysisError, write_csv, write_json
 from gcahng.visualization.figures import get_pyplot, save_figure
 
@@ -579,4 +580,4 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
 
 
 if __name__ == '__main__':
-    main(sys.argv[1:])
+    run_tool(lambda: main(sys.argv[1:]))

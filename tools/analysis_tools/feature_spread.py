@@ -32,6 +32,7 @@ from mmengine.config import DictAction
 
 import gcahng  # noqa: F401  (registries, safe checkpoint globals)
 from gcahng.models.necks import EmbeddingNeck
+from gcahng.utils import run_tool
 from gcahng.visualization.analysis import (AnalysisError, build_dataset,
                                            build_model, default_out_dir,
                                            load_config, run_batches, write_csv,
@@ -262,4 +263,4 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
 
 
 if __name__ == '__main__':
-    main(sys.argv[1:])
+    run_tool(lambda: main(sys.argv[1:]))

@@ -30,6 +30,7 @@ from mmengine.config import DictAction
 
 import gcahng  # noqa: F401  (registries, safe checkpoint globals)
 from gcahng.evaluation import as_embeddings
+from gcahng.utils import run_tool
 from gcahng.visualization import analysis as ana
 from gcahng.visualization import figures
 
@@ -373,4 +374,4 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
 
 
 if __name__ == '__main__':
-    main(sys.argv[1:])
+    run_tool(lambda: main(sys.argv[1:]))

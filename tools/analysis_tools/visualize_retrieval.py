@@ -28,6 +28,7 @@ from mmengine.config import DictAction
 
 import gcahng  # noqa: F401  (registries, safe checkpoint globals)
 from gcahng.evaluation import per_query_retrieval, retrieval_metrics
+from gcahng.utils import run_tool
 from gcahng.visualization.analysis import (AnalysisError, build_dataset,
                                            build_model, dataset_labels,
                                            default_out_dir, extract_embeddings,
@@ -310,4 +311,4 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
 
 
 if __name__ == '__main__':
-    main(sys.argv[1:])
+    run_tool(lambda: main(sys.argv[1:]))
