@@ -42,7 +42,7 @@ test_cfg = dict()
 # DDP: a model with three optimisers and its own train_step cannot go
 # through MMDistributedDataParallel.train_step. Each child is wrapped on its
 # own; the graph head runs twice per iteration and leaves read-outs unused
-# in each pass (λ in stage 2, node logits in stage 4), hence
+# in each pass (λ in step 2, node logits in step 4), hence
 # find_unused_parameters.
 model_wrapper_cfg = dict(
     type='MMSeparateDistributedDataParallel',

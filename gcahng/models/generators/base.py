@@ -32,8 +32,8 @@ class BaseNegativeGenerator(BaseModule):
 
     :meth:`pair_geometry` is called once per iteration; what it returns is
     passed as ``geometry`` to the forward passes of both stages (detached
-    for stage 4, which works on ``sg(z)``). The default returns None: the
-    generator computes everything in ``forward``.
+    for the generation stage, which works on ``sg(z)``). The default returns
+    None: the generator computes everything in ``forward``.
     """
 
     def pair_geometry(self, z: torch.Tensor, num_classes: int,

@@ -70,8 +70,8 @@ class CACAIGenerator(BaseNegativeGenerator):
     ``(a, n)``; ``S_a[n, n]`` is a same-class sample, never a negative.
 
     The module has no parameters. It is differentiable w.r.t. ``z`` and
-    ``λ``: stage 4 (the generator update) back-propagates ``L_gen`` through
-    ``λ`` into the graph head; stage 2 (the metric update) passes
+    ``λ``: step 4 (the generation stage) back-propagates ``L_gen`` through
+    ``λ`` into the graph head; step 2 (the metric stage) passes
     ``λ.detach()`` (docs/algorithm.md §6).
 
     Args:

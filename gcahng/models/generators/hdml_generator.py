@@ -23,9 +23,9 @@ class HDMLGenerator(BaseNegativeGenerator):
 
         G(x) = W₂ · ReLU(W₁ x + b₁) + b₂
 
-    ``G`` is trained in docs/algorithm.md §6 stage 4 together with the graph
-    head (it belongs to the ``graph`` optimiser) by ``L_gen`` plus HDML's
-    reconstruction loss on the real embeddings,
+    ``G`` is trained in the generation stage (docs/algorithm.md §6, step 4)
+    together with the graph head (it belongs to the ``graph`` optimiser) by
+    ``L_gen`` plus HDML's reconstruction loss on the real embeddings,
     ``L_recon = w · mean_i ‖G(z_i) - z_i‖² / D`` (returned by
     :meth:`forward` as ``loss_recon``), which keeps the generated negatives
     on the embedding manifold.
@@ -35,7 +35,7 @@ class HDMLGenerator(BaseNegativeGenerator):
     backbone's feature space and re-embeds it; the GCA-HNG losses act on
     embeddings, so ``G`` maps embedding to embedding (width ``D`` in and
     out, hidden width ``hidden_dim``) and the reconstruction target is the
-    input embedding itself. Stage 2 uses ``G`` as a fixed function (its
+    input embedding itself. Step 2 uses ``G`` as a fixed function (its
     parameters receive no gradient from ``L_syn``, as HDML's ``J_metric``
     does not train its generator): :class:`GCAHNG` runs that pass with the
     parameters frozen.

@@ -165,10 +165,11 @@ class GCLHead(BaseModule):
                 docs/algorithm.md §6 says ``sg(z)``).
             labels (Tensor): Class ids ``[B]``.
             lambda_grad (bool): False when the caller only uses ``sg(λ)``
-                (docs/algorithm.md §6 stage 2): the last edge step and the
-                ``λ`` read-out then run without autograd (same values, same
-                BatchNorm statistics and dropout draws; no activations kept
-                for a backward pass that would not use them).
+                (the metric stage, docs/algorithm.md §6): the last edge
+                step and the ``λ`` read-out then run without autograd (same
+                values, same BatchNorm statistics and dropout draws; no
+                activations kept for a backward pass that would not use
+                them).
 
         Returns:
             tuple: ``node_logits [B, C]`` and ``lambdas [B, B, D]``

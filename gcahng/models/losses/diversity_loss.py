@@ -9,7 +9,7 @@ from .utils import fp32
 @MODELS.register_module()
 class DiversityLoss(nn.Module):
     """``L_div = w·(1 - sqrt(mean_{i,j} ‖λ_ij - λ̄_i‖²))``,
-    ``λ̄_i = mean_j λ_ij`` (docs/algorithm.md §5; a term of ``L_gen``, stage 4
+    ``λ̄_i = mean_j λ_ij`` (docs/algorithm.md §5; a term of ``L_gen``, step 4
     of §6).
 
     ``loss_weight`` is the whole multiplier: docs/algorithm.md writes the term

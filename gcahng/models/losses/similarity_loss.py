@@ -11,7 +11,7 @@ from .utils import fp32
 @MODELS.register_module()
 class SimilarityLoss(nn.Module):
     """``L_sim = w·mean_{a,n,m} (1 - cos(A_a[n], S_a[n, m]))·[m ≠ n]``
-    (docs/algorithm.md §5; a term of ``L_gen``, stage 4 of §6).
+    (docs/algorithm.md §5; a term of ``L_gen``, generation stage of §6).
 
     The mean runs over all ``M·N·N`` entries (the masked ``m = n`` ones
     count as zeros, as in the reference). The mask is exactly the same-class

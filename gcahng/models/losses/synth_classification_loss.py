@@ -13,7 +13,7 @@ from .utils import fp32
 @MODELS.register_module()
 class SynthClassificationLoss(nn.Module):
     """``L_cls = w·mean_{a,n,m} CE(h₁(S_a[n, m]), y_m)`` (docs/algorithm.md §5;
-    a term of ``L_gen``, stage 4 of §6).
+    a term of ``L_gen``, generation stage of §6).
 
     Every entry ``S_a[n, m]`` (the ``m = n`` ones included, as in the
     reference) is labelled with the class ``y_m`` of slot ``m``. Gradients

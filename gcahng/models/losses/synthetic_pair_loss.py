@@ -22,7 +22,8 @@ class SyntheticPairLoss(nn.Module):
                          + 0.25·ρ·(‖A_a‖²/N + ‖T‖²/N²) ]
 
     (``CE_n`` averaged over the ``N`` anchors). The caller detaches ``λ``
-    before synthesising ``S`` (stage 2) and multiplies by ``1 - ω``.
+    before synthesising ``S`` (the metric stage) and multiplies by
+    ``1 - ω``.
 
     With ``cosine_scale = s`` the logits are ``s·cos(A_a[n], T[n, m])``
     and there is no L2 penalty: the same loss in the geometry of a cosine

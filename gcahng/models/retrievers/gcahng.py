@@ -60,10 +60,10 @@ class GCAHNG(DMLRetriever):
     (``graph_head``) and ``cls`` (``classifier``, i.e. h₁):
 
     1. ``z = f(x)``; ``(o, λ) = GCL(z, y)``; ``S = CACAI(z, sg(λ), η)``.
-    2. Stage 2, the metric update: ``L_stage2 = L_m + (1 - ω)·L_syn +
+    2. The metric stage: ``L_stage2 = L_m + (1 - ω)·L_syn +
        L_gce``; backward, clip, step ``metric`` and ``graph``.
     3. ``10·CE(h₁(sg(z)), y)``; step ``cls``.
-    4. Stage 4, the generator update: ``(·, λ) = GCL(sg(z), y)`` with the
+    4. The generation stage: ``(·, λ) = GCL(sg(z), y)`` with the
        just-updated head; ``S``; ``L_gen = 0.5·(L_cls + L_sim + L_div)``;
        backward, clip, step ``graph`` only. h₁'s gradients from ``L_cls``
        are dropped: the h₁ loss is the only one that updates it
@@ -231,7 +231,7 @@ class GCAHNG(DMLRetriever):
                 the generator when None.
             generator (torch.Generator, optional): Source of the random
                 fusion weights.
-            update_generator (bool): False in stage 2, the metric update:
+            update_generator (bool): False in step 2, the metric stage:
                 only ``sg(λ)`` is used (the head's last edge step and
                 ``λ`` read-out run without autograd), and a generator with
                 parameters (:class:`HDMLGenerator`) runs as a fixed
@@ -299,7 +299,7 @@ class GCAHNG(DMLRetriever):
         labels = labels_of(data_samples)
         n, m = group_layout(labels)
 
-        # Stage 2, the metric update: metric model and graph head on the
+        # Step 2, the metric stage: metric model and graph head on the
         # real batch.
         with ow_metric.optim_context(self):
             z_metric = self.extract_feat(inputs)
@@ -342,7 +342,7 @@ class GCAHNG(DMLRetriever):
         ow_cls.update_params(loss_h1)
         ow_graph.zero_grad()
 
-        # Stage 4, the generator update: the updated graph head learns to
+        # Step 4, the generation stage: the updated graph head learns to
         # generate (with its own optimiser state when the config has a
         # 'gen' wrapper).
         ow_gen = optim_wrapper['gen'] if 'gen' in optim_wrapper else ow_graph
