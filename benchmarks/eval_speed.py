@@ -1,4 +1,5 @@
-"""Speed of the retrieval metric against the bare faiss kNN search (SPEC §8).
+"""Speed of the retrieval metric against the bare faiss kNN search
+(docs/algorithm.md §8).
 
 Builds a seeded SOP-size leave-one-out problem (default 60,502 x 512
 float32, 11,316 classes of 2-12 images, class-clustered embeddings), then

@@ -8,7 +8,8 @@ The first config is the baseline, the second the method; further configs
 (ablations) are compared with the baseline as well. Every (config, seed)
 run trains with ``tools/train.py`` in its own work dir and is evaluated on
 the config's test split at the end; a finished run is not trained again
-(delete its folder to redo it). The table gives mean ± sd over the seeds of
+while its resolved settings stay the same (delete its folder to redo it).
+The table gives mean ± sd over the seeds of
 R@1, RP and M@R, the gain over the baseline (paired by seed, its mean ±
 sd), and the last epoch's graph-head node accuracy and mean loss values
 that show the method's health. The last line is
@@ -80,6 +81,15 @@ def prepare_config(config: str, work_dir: str, seed: int,
     return path
 
 
+def same_config(path_a: str, path_b: str) -> bool:
+    """Whether two dumped configs resolve to the same settings (the
+    ``launcher`` that ``tools/train.py`` adds to its dump aside)."""
+    a, b = (Config.fromfile(p).to_dict() for p in (path_a, path_b))
+    for cfg in (a, b):
+        cfg.pop('launcher', None)
+    return a == b
+
+
 def last_epoch_scalars(work_dir: str) -> Dict[str, float]:
     """The final validation metrics and the last epoch's mean training log
     values, read from MMEngine's ``vis_data/scalars.json``."""
@@ -113,9 +123,17 @@ def train_one(config: str,
               tag: str = '') -> Dict[str, float]:
     work_dir = osp.join(args.out_dir, tag or run_name(config), f'seed{seed}')
     done = osp.join(work_dir, 'metrics.json')
-    if osp.isfile(done):
-        return json.load(open(done))
+    used = osp.join(work_dir, 'config.py')
+    previous = None
+    if osp.isfile(done) and osp.isfile(used):
+        previous = used + '.previous.py'
+        os.replace(used, previous)
     cfg_file = prepare_config(config, work_dir, seed, args, pretrained)
+    if previous:  # a finished run counts only if its settings are today's
+        unchanged = same_config(previous, cfg_file)
+        os.remove(previous)
+        if unchanged:
+            return json.load(open(done))
     env = dict(
         os.environ,
         OMP_NUM_THREADS=str(threads),

@@ -6,8 +6,9 @@ import socket
 import subprocess
 import sys
 from types import ModuleType
-from typing import List
+from typing import Any, Callable, List
 
+import pytest
 from mmengine.config import Config
 from mmengine.hooks import Hook
 
@@ -50,6 +51,16 @@ def load_tool(rel: str) -> ModuleType:
     path = osp.join(REPO, 'tools', rel)
     spec = importlib.util.spec_from_file_location(
         'tool_' + osp.splitext(osp.basename(rel))[0], path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def load_benchmark(name: str) -> ModuleType:
+    """Import ``benchmarks/<name>.py`` as a module (``benchmarks`` is no
+    package)."""
+    path = osp.join(REPO, 'benchmarks', name + '.py')
+    spec = importlib.util.spec_from_file_location('bench_' + name, path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -162,3 +173,16 @@ def tiny_fixture_cfg(rel: str,
     cfg.default_hooks.logger.interval = 1
     cfg.work_dir = work_dir
     return cfg
+
+
+def tool_error(main: Callable[[], Any], capsys) -> str:
+    """Run a tool's ``main`` as its command line does (through
+    :func:`gcahng.utils.run_tool`) and return what it printed on stderr,
+    asserting that it stopped with status 1 and without a traceback."""
+    from gcahng.utils import run_tool
+    with pytest.raises(SystemExit) as exit_info:
+        run_tool(main)
+    err = capsys.readouterr().err.strip()
+    assert exit_info.value.code == 1, err
+    assert 'Traceback' not in err
+    return err

@@ -6,10 +6,9 @@ Builds the train, validation and test datasets of the config with
 parallel, with a progress bar) the way the pipeline will decode it, and
 every file that does not decode is listed at once, so that a corrupt test
 image is found now rather than at the first validation, epochs into a run.
-Exits 1 with the dataset's message when something is wrong.
+Exits 1 with the datasets' messages when something is wrong.
 """
 import argparse
-import sys
 
 from mmengine.config import Config, DictAction
 from mmengine.registry import init_default_scope
@@ -17,6 +16,7 @@ from mmengine.registry import init_default_scope
 import gcahng  # noqa: F401  (registries)
 from gcahng.datasets.utils import DatasetLayoutError
 from gcahng.registry import DATASETS
+from gcahng.utils import run_tool
 
 
 def parse_args() -> argparse.Namespace:
@@ -36,7 +36,7 @@ def main() -> int:
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
     init_default_scope(cfg.get('default_scope', 'gcahng'))
-    seen = set()
+    seen, problems = set(), []
     for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
         loader = cfg.get(key)
         if not loader:
@@ -52,12 +52,14 @@ def main() -> int:
         try:
             ds = DATASETS.build(ds_cfg)
         except DatasetLayoutError as err:
-            print(f'{key}: {err}', file=sys.stderr)
-            return 1
+            problems.append(f'{key}: {err}')
+            continue
         print(f'{key}: {len(ds)} images of '
               f'{len(ds.metainfo.get("classes", ()))} classes, all decode')
+    if problems:  # every split's problems at once
+        raise DatasetLayoutError('\n'.join(problems))
     return 0
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    run_tool(main)

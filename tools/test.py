@@ -1,7 +1,8 @@
 """Evaluate a checkpoint: ``python tools/test.py CONFIG CHECKPOINT``.
 
-Embeds the config's test set, prints R@K, R-Precision and MAP@R (SPEC §8)
-and, with ``--out``, dumps the metrics as JSON.
+Embeds the config's test set, prints R@K, R-Precision and MAP@R
+(docs/algorithm.md §8) and, with ``--out``, dumps the metrics as JSON. A
+known user error prints one message; ``--debug`` shows the traceback.
 """
 import argparse
 import json
@@ -12,9 +13,8 @@ from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
 import gcahng  # noqa: F401  (safe checkpoint globals, registries)
-from gcahng.utils import (CheckpointMismatchError, UnsafeCheckpointError,
-                          check_checkpoint_fits, setup_cpu_distributed,
-                          teardown_distributed)
+from gcahng.utils import (check_checkpoint_fits, run_tool,
+                          setup_cpu_distributed, teardown_distributed)
 
 
 def parse_args() -> argparse.Namespace:
@@ -51,7 +51,7 @@ def parse_args() -> argparse.Namespace:
 def main() -> None:
     args = parse_args()
     if not osp.isfile(args.checkpoint):
-        raise SystemExit(f'tools/test.py: no checkpoint at {args.checkpoint}')
+        raise FileNotFoundError(f'no checkpoint at {args.checkpoint}')
     cfg = Config.fromfile(args.config)
     cfg.launcher = args.launcher
     if args.cfg_options is not None:
@@ -65,13 +65,9 @@ def main() -> None:
     cfg.resume = False
     setup_cpu_distributed(cfg)
     runner = Runner.from_cfg(cfg)
-    try:
-        check_checkpoint_fits(
-            runner.model, args.checkpoint, strict=not args.non_strict)
-        metrics = runner.test()
-    except (UnsafeCheckpointError,
-            CheckpointMismatchError) as e:  # one line, no traceback
-        raise SystemExit(f'tools/test.py: {e}') from None
+    check_checkpoint_fits(
+        runner.model, args.checkpoint, strict=not args.non_strict)
+    metrics = runner.test()
     if args.out and runner.rank == 0:
         with open(args.out, 'w') as f:
             json.dump(metrics, f, indent=2)
@@ -79,4 +75,4 @@ def main() -> None:
 
 
 if __name__ == '__main__':
-    main()
+    run_tool(main)

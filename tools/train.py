@@ -8,6 +8,8 @@ line and handed to MMEngine's Runner. ``tools/dist_train.sh`` runs it with
 torchrun and ``--launcher pytorch``; with several processes the config's
 ``N x M`` batch is then split over them and trained as one batch
 (``model.global_batch``, default True; see ``configure_global_batch``).
+A known user error (dataset layout, weights, checkpoint, config) prints
+one message; ``--debug`` shows the traceback.
 """
 import argparse
 import os
@@ -18,8 +20,7 @@ from mmengine.runner import Runner
 
 import gcahng  # noqa: F401  (safe checkpoint globals, registries)
 from gcahng.datasets import configure_global_batch
-from gcahng.utils import (CheckpointMismatchError, UnsafeCheckpointError,
-                          check_checkpoint_fits, enable_amp,
+from gcahng.utils import (check_checkpoint_fits, enable_amp, run_tool,
                           setup_cpu_distributed, teardown_distributed)
 
 
@@ -101,19 +102,15 @@ def main() -> None:
     configure_global_batch(cfg)
     setup_cpu_distributed(cfg)
     runner = Runner.from_cfg(cfg)
-    try:
-        if cfg.get('load_from') and not cfg.get('resume', False):
-            check_checkpoint_fits(
-                runner.model,
-                cfg.load_from,
-                strict=cfg.get('load_strict', True),
-                allow_flag='--cfg-options load_strict=False')
-        runner.train()
-    except (UnsafeCheckpointError,
-            CheckpointMismatchError) as e:  # one line, no traceback
-        raise SystemExit(f'tools/train.py: {e}') from None
+    if cfg.get('load_from') and not cfg.get('resume', False):
+        check_checkpoint_fits(
+            runner.model,
+            cfg.load_from,
+            strict=cfg.get('load_strict', True),
+            allow_flag='--cfg-options load_strict=False')
+    runner.train()
     teardown_distributed()
 
 
 if __name__ == '__main__':
-    main()
+    run_tool(main)

@@ -1,7 +1,8 @@
 # Ablation on R512 / NP+ / CUB-200-2011 (configs/gcahng/r50_npplus_cub.py).
 # Table 8, "generator-based": single-coefficient interpolation followed by an
 # HDML-style generator network trained with a reconstruction loss; its output
-# is the negative (SPEC §4). The generator joins the graph head's optimiser.
+# is the negative (docs/algorithm.md §4). The generator joins the graph head's
+# optimiser.
 _base_ = ['../gcahng/r50_npplus_cub.py']
 
 model = dict(

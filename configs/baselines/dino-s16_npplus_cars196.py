@@ -1,17 +1,14 @@
 # Baseline (no hard negative generation), DN384 (DINO ViT-S/16, CLS token,
 # D=384), modified N-pair (NP+), Cars196.
-# SPEC §7 row "DN384 Cars196".
+# docs/settings.md row "DN384 Cars196".
 # Twin of configs/gcahng/dino-s16_npplus_cars196.py: same model, data, seed and
 # metric-model schedule, without the graph head and CACAI.
 _base_ = [
     '../_base_/models/dino-s16.py',
     '../_base_/datasets/cars196.py',
-    '../_base_/schedules/baseline_adamw.py',
+    '../_base_/schedules/baseline_adamw_100e.py',
     '../_base_/default_runtime.py',
 ]
 
 model = dict(loss_metric=dict(type='NPairLoss', reg_weight=3e-3))
 optim_wrapper = dict(optimizer=dict(lr=3e-5))
-param_scheduler = [dict(type='StepLR', by_epoch=True, step_size=10, gamma=0.5)]
-custom_hooks = [dict(type='BackboneWarmupHook', warmup_epochs=2)]
-train_cfg = dict(max_epochs=100)

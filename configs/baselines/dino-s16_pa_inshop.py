@@ -1,23 +1,16 @@
 # Baseline (no hard negative generation), DN384 (DINO ViT-S/16, CLS token,
 # D=384), Proxy Anchor (PA), InShop.
-# SPEC §7 row "DN384 InShop".
+# docs/settings.md row "DN384 InShop".
 # Twin of configs/gcahng/dino-s16_pa_inshop.py: same model, data, seed and
 # metric-model schedule, without the graph head and CACAI.
-_base_ = [
-    '../_base_/models/dino-s16.py',
-    '../_base_/datasets/inshop.py',
-    '../_base_/schedules/baseline_adamw.py',
-    '../_base_/default_runtime.py',
-]
+# The NP+ baseline (./dino-s16_npplus_inshop.py) with Proxy Anchor as L_m.
+_base_ = ['./dino-s16_npplus_inshop.py']
 
 model = dict(
     loss_metric=dict(
+        _delete_=True,
         type='ProxyAnchorLoss',
         num_classes={{_base_.num_train_classes}},
         embed_dim={{_base_.embed_dim}},
         margin=0.1,
         alpha=32.0))
-optim_wrapper = dict(optimizer=dict(lr=1.5e-5))
-param_scheduler = [dict(type='StepLR', by_epoch=True, step_size=20, gamma=0.5)]
-custom_hooks = [dict(type='BackboneWarmupHook', warmup_epochs=1)]
-train_cfg = dict(max_epochs=150)

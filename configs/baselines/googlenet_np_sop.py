@@ -1,18 +1,8 @@
 # Baseline (no hard negative generation), G512 (GoogLeNet, avg pool, D=512),
 # N-pair (NP, 40x2 batches), Stanford Online Products.
-# SPEC §7 row "G512 SOP".
+# docs/settings.md row "G512 SOP".
 # Twin of configs/gcahng/googlenet_np_sop.py: same model, data, seed and
 # metric-model schedule, without the graph head and CACAI.
-_base_ = [
-    '../_base_/models/googlenet.py',
-    '../_base_/datasets/sop.py',
-    '../_base_/schedules/baseline_adamw.py',
-    '../_base_/default_runtime.py',
-]
-
-model = dict(
-    frozen_bn2d=False, loss_metric=dict(type='NPairLoss', reg_weight=3e-3))
-optim_wrapper = dict(optimizer=dict(lr=3e-4))
-param_scheduler = [dict(type='StepLR', by_epoch=True, step_size=15, gamma=0.5)]
-custom_hooks = [dict(type='BackboneWarmupHook', warmup_epochs=1)]
-train_cfg = dict(max_epochs=150)
+# Equal to the NP+ row (./googlenet_npplus_sop.py): its batches are
+# already 40 x 2, on which NP+ is the original N-pair loss.
+_base_ = ['./googlenet_npplus_sop.py']

@@ -1,24 +1,16 @@
 # Baseline (no hard negative generation), G512 (GoogLeNet, avg pool, D=512),
 # Proxy Anchor (PA), Stanford Online Products.
-# SPEC §7 row "G512 SOP".
+# docs/settings.md row "G512 SOP".
 # Twin of configs/gcahng/googlenet_pa_sop.py: same model, data, seed and
 # metric-model schedule, without the graph head and CACAI.
-_base_ = [
-    '../_base_/models/googlenet.py',
-    '../_base_/datasets/sop.py',
-    '../_base_/schedules/baseline_adamw.py',
-    '../_base_/default_runtime.py',
-]
+# The NP+ baseline (./googlenet_npplus_sop.py) with Proxy Anchor as L_m.
+_base_ = ['./googlenet_npplus_sop.py']
 
 model = dict(
-    frozen_bn2d=False,
     loss_metric=dict(
+        _delete_=True,
         type='ProxyAnchorLoss',
         num_classes={{_base_.num_train_classes}},
         embed_dim={{_base_.embed_dim}},
         margin=0.1,
         alpha=32.0))
-optim_wrapper = dict(optimizer=dict(lr=3e-4))
-param_scheduler = [dict(type='StepLR', by_epoch=True, step_size=15, gamma=0.5)]
-custom_hooks = [dict(type='BackboneWarmupHook', warmup_epochs=1)]
-train_cfg = dict(max_epochs=150)

@@ -1,19 +1,16 @@
 # Baseline (no hard negative generation), R512 (ResNet-50, avg+max pool,
 # D=512), modified N-pair (NP+), Stanford Online Products.
-# SPEC §7 row "R512 SOP".
-# Paper baseline (SPEC §10): R@1 78.1.
+# docs/settings.md row "R512 SOP".
+# Paper baseline (configs/gcahng/metafile.yml): R@1 78.1.
 # Twin of configs/gcahng/r50_npplus_sop.py: same model, data, seed and
 # metric-model schedule, without the graph head and CACAI.
 _base_ = [
     '../_base_/models/r50.py',
     '../_base_/datasets/sop.py',
-    '../_base_/schedules/baseline_adamw.py',
+    '../_base_/schedules/baseline_adamw_200e.py',
     '../_base_/default_runtime.py',
 ]
 
 model = dict(
     frozen_bn2d=False, loss_metric=dict(type='NPairLoss', reg_weight=3e-3))
 optim_wrapper = dict(optimizer=dict(lr=2e-4))
-param_scheduler = [dict(type='StepLR', by_epoch=True, step_size=20, gamma=0.5)]
-custom_hooks = [dict(type='BackboneWarmupHook', warmup_epochs=1)]
-train_cfg = dict(max_epochs=200)

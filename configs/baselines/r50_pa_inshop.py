@@ -1,25 +1,17 @@
 # Baseline (no hard negative generation), R512 (ResNet-50, avg+max pool,
 # D=512), Proxy Anchor (PA), InShop.
-# SPEC §7 row "R512 InShop".
-# Paper baseline (SPEC §10): R@1 92.2.
+# docs/settings.md row "R512 InShop".
+# Paper baseline (configs/gcahng/metafile.yml): R@1 92.2.
 # Twin of configs/gcahng/r50_pa_inshop.py: same model, data, seed and
 # metric-model schedule, without the graph head and CACAI.
-_base_ = [
-    '../_base_/models/r50.py',
-    '../_base_/datasets/inshop.py',
-    '../_base_/schedules/baseline_adamw.py',
-    '../_base_/default_runtime.py',
-]
+# The NP+ baseline (./r50_npplus_inshop.py) with Proxy Anchor as L_m.
+_base_ = ['./r50_npplus_inshop.py']
 
 model = dict(
-    frozen_bn2d=False,
     loss_metric=dict(
+        _delete_=True,
         type='ProxyAnchorLoss',
         num_classes={{_base_.num_train_classes}},
         embed_dim={{_base_.embed_dim}},
         margin=0.1,
         alpha=32.0))
-optim_wrapper = dict(optimizer=dict(lr=2e-4))
-param_scheduler = [dict(type='StepLR', by_epoch=True, step_size=20, gamma=0.5)]
-custom_hooks = [dict(type='BackboneWarmupHook', warmup_epochs=1)]
-train_cfg = dict(max_epochs=200)

@@ -1,11 +1,11 @@
 # GCA-HNG, DN384 (DINO ViT-S/16, CLS token, D=384), modified N-pair (NP+),
 # Cars196.
-# SPEC §7 row "DN384 Cars196".
-# Paper (SPEC §10): R@1 90.0, RP 43.6, M@R 34.1.
+# docs/settings.md row "DN384 Cars196".
+# Paper (configs/gcahng/metafile.yml): R@1 90.0, RP 43.6, M@R 34.1.
 _base_ = [
     '../_base_/models/dino-s16_gcahng.py',
     '../_base_/datasets/cars196.py',
-    '../_base_/schedules/gcahng_adamw.py',
+    '../_base_/schedules/gcahng_adamw_100e.py',
     '../_base_/default_runtime.py',
 ]
 
@@ -19,15 +19,3 @@ model = dict(
     balance_beta=5.0)
 optim_wrapper = dict(
     metric=dict(optimizer=dict(lr=3e-5)), graph=dict(optimizer=dict(lr=3e-4)))
-param_scheduler = dict(
-    metric=[dict(type='StepLR', by_epoch=True, step_size=10, gamma=0.5)],
-    graph=[
-        dict(type='CosineAnnealingLR', by_epoch=True, T_max=100, eta_min=0.0)
-    ],
-    cls=[])
-custom_hooks = [
-    dict(type='BackboneWarmupHook', warmup_epochs=2),
-    dict(type='HardnessScheduleHook'),
-    dict(type='BalanceFactorHook'),
-]
-train_cfg = dict(max_epochs=100)

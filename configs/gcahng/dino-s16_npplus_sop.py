@@ -1,11 +1,11 @@
 # GCA-HNG, DN384 (DINO ViT-S/16, CLS token, D=384), modified N-pair (NP+),
 # Stanford Online Products.
-# SPEC §7 row "DN384 SOP".
-# Paper (SPEC §10): R@1 85.5, RP 65.2, M@R 62.6.
+# docs/settings.md row "DN384 SOP".
+# Paper (configs/gcahng/metafile.yml): R@1 85.5, RP 65.2, M@R 62.6.
 _base_ = [
     '../_base_/models/dino-s16_gcahng.py',
     '../_base_/datasets/sop.py',
-    '../_base_/schedules/gcahng_adamw.py',
+    '../_base_/schedules/gcahng_adamw_200e.py',
     '../_base_/default_runtime.py',
 ]
 
@@ -14,21 +14,7 @@ model = dict(
     graph_head=dict(
         num_classes={{_base_.num_train_classes}}, num_layers=1, num_heads=2),
     loss_sim=dict(loss_weight=20.0),  # w_sim
-    loss_div=dict(loss_weight=0.6),  # 0.01 * w_div, w_div = 60
-    hardness_alpha=5.0,
-    balance_beta=20.0)
+    loss_div=dict(loss_weight=0.6))  # 0.01 * w_div, w_div = 60
 optim_wrapper = dict(
     metric=dict(optimizer=dict(lr=1.5e-5)),
     graph=dict(optimizer=dict(lr=3e-4)))
-param_scheduler = dict(
-    metric=[dict(type='StepLR', by_epoch=True, step_size=20, gamma=0.5)],
-    graph=[
-        dict(type='CosineAnnealingLR', by_epoch=True, T_max=200, eta_min=0.0)
-    ],
-    cls=[])
-custom_hooks = [
-    dict(type='BackboneWarmupHook', warmup_epochs=1),
-    dict(type='HardnessScheduleHook'),
-    dict(type='BalanceFactorHook'),
-]
-train_cfg = dict(max_epochs=200)

@@ -1,10 +1,10 @@
 # GCA-HNG, G512 (GoogLeNet, avg pool, D=512), modified N-pair (NP+), Cars196.
-# SPEC §7 row "G512 Cars196".
-# Paper (SPEC §10): R@1 84.1, RP 37.9, M@R 27.5.
+# docs/settings.md row "G512 Cars196".
+# Paper (configs/gcahng/metafile.yml): R@1 84.1, RP 37.9, M@R 27.5.
 _base_ = [
     '../_base_/models/googlenet_gcahng.py',
     '../_base_/datasets/cars196.py',
-    '../_base_/schedules/gcahng_adamw.py',
+    '../_base_/schedules/gcahng_adamw_200e.py',
     '../_base_/default_runtime.py',
 ]
 
@@ -19,15 +19,5 @@ model = dict(
     balance_beta=30.0)
 optim_wrapper = dict(
     metric=dict(optimizer=dict(lr=1e-4)), graph=dict(optimizer=dict(lr=3e-4)))
-param_scheduler = dict(
-    metric=[dict(type='StepLR', by_epoch=True, step_size=30, gamma=0.5)],
-    graph=[
-        dict(type='CosineAnnealingLR', by_epoch=True, T_max=200, eta_min=0.0)
-    ],
-    cls=[])
-custom_hooks = [
-    dict(type='BackboneWarmupHook', warmup_epochs=1),
-    dict(type='HardnessScheduleHook'),
-    dict(type='BalanceFactorHook'),
-]
-train_cfg = dict(max_epochs=200)
+param_scheduler = _base_.param_scheduler
+param_scheduler.metric[0].step_size = 30  # StepLR

@@ -1,11 +1,11 @@
 # GCA-HNG, G512 (GoogLeNet, avg pool, D=512), modified N-pair (NP+),
 # CUB-200-2011.
-# SPEC §7 row "G512 CUB-200-2011".
-# Paper (SPEC §10): R@1 63.9, RP 34.9, M@R 23.8.
+# docs/settings.md row "G512 CUB-200-2011".
+# Paper (configs/gcahng/metafile.yml): R@1 63.9, RP 34.9, M@R 23.8.
 _base_ = [
     '../_base_/models/googlenet_gcahng.py',
     '../_base_/datasets/cub.py',
-    '../_base_/schedules/gcahng_adamw.py',
+    '../_base_/schedules/gcahng_adamw_150e.py',
     '../_base_/default_runtime.py',
 ]
 
@@ -20,15 +20,5 @@ model = dict(
     balance_beta=30.0)
 optim_wrapper = dict(
     metric=dict(optimizer=dict(lr=1e-4)), graph=dict(optimizer=dict(lr=3e-4)))
-param_scheduler = dict(
-    metric=[dict(type='StepLR', by_epoch=True, step_size=30, gamma=0.5)],
-    graph=[
-        dict(type='CosineAnnealingLR', by_epoch=True, T_max=150, eta_min=0.0)
-    ],
-    cls=[])
-custom_hooks = [
-    dict(type='BackboneWarmupHook', warmup_epochs=1),
-    dict(type='HardnessScheduleHook'),
-    dict(type='BalanceFactorHook'),
-]
-train_cfg = dict(max_epochs=150)
+param_scheduler = _base_.param_scheduler
+param_scheduler.metric[0].step_size = 30  # StepLR

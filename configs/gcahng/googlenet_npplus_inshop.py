@@ -1,10 +1,10 @@
 # GCA-HNG, G512 (GoogLeNet, avg pool, D=512), modified N-pair (NP+), InShop.
-# SPEC §7 row "G512 InShop".
-# Paper (SPEC §10): R@1 88.6, RP 66.6, M@R 63.5.
+# docs/settings.md row "G512 InShop".
+# Paper (configs/gcahng/metafile.yml): R@1 88.6, RP 66.6, M@R 63.5.
 _base_ = [
     '../_base_/models/googlenet_gcahng.py',
     '../_base_/datasets/inshop.py',
-    '../_base_/schedules/gcahng_adamw.py',
+    '../_base_/schedules/gcahng_adamw_200e.py',
     '../_base_/default_runtime.py',
 ]
 
@@ -15,20 +15,9 @@ model = dict(
         num_classes={{_base_.num_train_classes}}, num_layers=1, num_heads=2),
     loss_sim=dict(loss_weight=20.0),  # w_sim
     loss_div=dict(loss_weight=0.2),  # 0.01 * w_div, w_div = 20
-    hardness_alpha=2.0,
-    balance_beta=20.0)
+    hardness_alpha=2.0)
 optim_wrapper = dict(
     metric=dict(optimizer=dict(lr=3e-4)),
     graph=dict(optimizer=dict(lr=1.5e-4)))
-param_scheduler = dict(
-    metric=[dict(type='StepLR', by_epoch=True, step_size=15, gamma=0.5)],
-    graph=[
-        dict(type='CosineAnnealingLR', by_epoch=True, T_max=200, eta_min=0.0)
-    ],
-    cls=[])
-custom_hooks = [
-    dict(type='BackboneWarmupHook', warmup_epochs=1),
-    dict(type='HardnessScheduleHook'),
-    dict(type='BalanceFactorHook'),
-]
-train_cfg = dict(max_epochs=200)
+param_scheduler = _base_.param_scheduler
+param_scheduler.metric[0].step_size = 15  # StepLR

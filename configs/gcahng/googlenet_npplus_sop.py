@@ -1,11 +1,11 @@
 # GCA-HNG, G512 (GoogLeNet, avg pool, D=512), modified N-pair (NP+), Stanford
 # Online Products.
-# SPEC §7 row "G512 SOP".
-# Paper (SPEC §10): R@1 75.8, RP 50.8, M@R 47.4.
+# docs/settings.md row "G512 SOP".
+# Paper (configs/gcahng/metafile.yml): R@1 75.8, RP 50.8, M@R 47.4.
 _base_ = [
     '../_base_/models/googlenet_gcahng.py',
     '../_base_/datasets/sop.py',
-    '../_base_/schedules/gcahng_adamw.py',
+    '../_base_/schedules/gcahng_adamw_150e.py',
     '../_base_/default_runtime.py',
 ]
 
@@ -15,21 +15,9 @@ model = dict(
     graph_head=dict(
         num_classes={{_base_.num_train_classes}}, num_layers=1, num_heads=2),
     loss_sim=dict(loss_weight=20.0),  # w_sim
-    loss_div=dict(loss_weight=0.2),  # 0.01 * w_div, w_div = 20
-    hardness_alpha=5.0,
-    balance_beta=20.0)
+    loss_div=dict(loss_weight=0.2))  # 0.01 * w_div, w_div = 20
 optim_wrapper = dict(
     metric=dict(optimizer=dict(lr=3e-4)),
     graph=dict(optimizer=dict(lr=1.5e-4)))
-param_scheduler = dict(
-    metric=[dict(type='StepLR', by_epoch=True, step_size=15, gamma=0.5)],
-    graph=[
-        dict(type='CosineAnnealingLR', by_epoch=True, T_max=150, eta_min=0.0)
-    ],
-    cls=[])
-custom_hooks = [
-    dict(type='BackboneWarmupHook', warmup_epochs=1),
-    dict(type='HardnessScheduleHook'),
-    dict(type='BalanceFactorHook'),
-]
-train_cfg = dict(max_epochs=150)
+param_scheduler = _base_.param_scheduler
+param_scheduler.metric[0].step_size = 15  # StepLR

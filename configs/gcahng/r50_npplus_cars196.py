@@ -1,11 +1,11 @@
 # GCA-HNG, R512 (ResNet-50, avg+max pool, D=512), modified N-pair (NP+),
 # Cars196.
-# SPEC §7 row "R512 Cars196".
-# Paper (SPEC §10): R@1 88.2, RP 42.3, M@R 32.5.
+# docs/settings.md row "R512 Cars196".
+# Paper (configs/gcahng/metafile.yml): R@1 88.2, RP 42.3, M@R 32.5.
 _base_ = [
     '../_base_/models/r50_gcahng.py',
     '../_base_/datasets/cars196.py',
-    '../_base_/schedules/gcahng_adamw.py',
+    '../_base_/schedules/gcahng_adamw_200e.py',
     '../_base_/default_runtime.py',
 ]
 
@@ -15,21 +15,11 @@ model = dict(
     graph_head=dict(
         num_classes={{_base_.num_train_classes}}, num_layers=2, num_heads=4),
     loss_sim=dict(loss_weight=20.0),  # w_sim
-    loss_div=dict(loss_weight=0.6),  # 0.01 * w_div, w_div = 60
-    hardness_alpha=5.0,
-    balance_beta=20.0)
+    loss_div=dict(loss_weight=0.6))  # 0.01 * w_div, w_div = 60
 optim_wrapper = dict(
     metric=dict(optimizer=dict(lr=1.5e-4)),
     graph=dict(optimizer=dict(lr=1.5e-4)))
-param_scheduler = dict(
-    metric=[dict(type='StepLR', by_epoch=True, step_size=10, gamma=0.5)],
-    graph=[
-        dict(type='CosineAnnealingLR', by_epoch=True, T_max=200, eta_min=0.0)
-    ],
-    cls=[])
-custom_hooks = [
-    dict(type='BackboneWarmupHook', warmup_epochs=2),
-    dict(type='HardnessScheduleHook'),
-    dict(type='BalanceFactorHook'),
-]
-train_cfg = dict(max_epochs=200)
+param_scheduler = _base_.param_scheduler
+param_scheduler.metric[0].step_size = 10  # StepLR
+custom_hooks = _base_.custom_hooks
+custom_hooks[0].warmup_epochs = 2  # BackboneWarmupHook

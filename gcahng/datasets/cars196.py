@@ -1,4 +1,5 @@
-"""Cars196 (Stanford Cars) read from the original download (SPEC §9)."""
+"""Cars196 (Stanford Cars) read from the original download
+(docs/datasets.md)."""
 import os.path as osp
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
@@ -8,7 +9,7 @@ from .utils import DMLBaseDataset, is_macos_junk, mat_int, mat_str
 
 @DATASETS.register_module()
 class Cars196(DMLBaseDataset):
-    """Cars196 (Stanford Cars) for deep metric learning (SPEC §9).
+    """Cars196 (Stanford Cars) for deep metric learning (docs/datasets.md).
 
     Two original layouts are read in place, detected automatically:
 

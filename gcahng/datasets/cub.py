@@ -1,4 +1,5 @@
-"""CUB-200-2011 read from the original download, in place (SPEC §9)."""
+"""CUB-200-2011 read from the original download, in place
+(docs/datasets.md)."""
 import os.path as osp
 from typing import Any, Dict, List, Tuple
 
@@ -8,7 +9,7 @@ from .utils import DMLBaseDataset, is_macos_junk
 
 @DATASETS.register_module()
 class CUB(DMLBaseDataset):
-    """CUB-200-2011 for deep metric learning (SPEC §9).
+    """CUB-200-2011 for deep metric learning (docs/datasets.md).
 
     Reads ``images.txt`` (``<image_id> <class_folder>/<file>.jpg``) joined
     with ``image_class_labels.txt`` (``<image_id> <class_id>``) and

@@ -1,6 +1,6 @@
 """DeepFashion In-shop Clothes Retrieval, from the original download.
 
-See SPEC §9.
+See docs/datasets.md.
 """
 import os.path as osp
 from typing import Any, Dict, List, Sequence, Tuple
@@ -13,7 +13,7 @@ from .utils import DMLBaseDataset, is_macos_junk
 
 @DATASETS.register_module()
 class InShop(DMLBaseDataset):
-    """In-shop Clothes Retrieval (DeepFashion) for DML (SPEC §9).
+    """In-shop Clothes Retrieval (DeepFashion) for DML (docs/datasets.md).
 
     Reads ``list_eval_partition.txt`` of the original download (line 1: the
     number of entries; line 2: the header ``image_name item_id

@@ -1,4 +1,5 @@
-"""Stanford Online Products read from the original download (SPEC §9)."""
+"""Stanford Online Products read from the original download
+(docs/datasets.md)."""
 import os.path as osp
 from typing import Any, Dict, List, Tuple
 
@@ -8,7 +9,7 @@ from .utils import DMLBaseDataset, is_macos_junk
 
 @DATASETS.register_module()
 class SOP(DMLBaseDataset):
-    """Stanford Online Products for deep metric learning (SPEC §9).
+    """Stanford Online Products for deep metric learning (docs/datasets.md).
 
     Reads ``Ebay_train.txt`` / ``Ebay_test.txt`` of the original zip (one
     header line ``image_id class_id super_class_id path``, then one row per

@@ -1,4 +1,4 @@
-"""Shared machinery of the DML benchmark readers (SPEC §9).
+"""Shared machinery of the DML benchmark readers (docs/datasets.md).
 
 The four benchmarks (CUB-200-2011, Cars196, Stanford Online Products,
 In-shop Clothes Retrieval) are read **from their original downloads, in
@@ -19,8 +19,10 @@ from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
 import numpy as np
 from mmpretrain.datasets import BaseDataset
 
+from gcahng.utils.cli import UserError
 
-class DatasetLayoutError(FileNotFoundError):
+
+class DatasetLayoutError(UserError, FileNotFoundError):
     """A DML benchmark on disk does not match its original layout.
 
     Raised for a missing ``data_root``, a missing annotation file, an
@@ -175,7 +177,7 @@ def mat_int(value: Any) -> int:
 
 
 class DMLBaseDataset(BaseDataset):
-    """Base of the DML benchmark readers (SPEC §9).
+    """Base of the DML benchmark readers (docs/datasets.md).
 
     Subclasses set the class attributes below and implement
     :meth:`load_split`, which returns the split's raw samples as
@@ -348,7 +350,7 @@ class DMLBaseDataset(BaseDataset):
         return sorted({s[1] for s in samples})
 
     def load_data_list(self) -> List[dict]:
-        """Load the split: labels, file checks, counts (SPEC §9)."""
+        """Load the split: labels, file checks, counts (docs/datasets.md)."""
         samples, class_names = self.load_split()
         if not samples:
             raise self.layout_error(f'split {self.split!r} has no images',

@@ -1,4 +1,5 @@
-"""Retrieval metrics of deep metric learning: R@K, RP and MAP@R (SPEC §8).
+"""Retrieval metrics of deep metric learning: R@K, RP and MAP@R
+(docs/algorithm.md §8).
 
 The definitions follow Musgrave et al., "A Metric Learning Reality Check"
 (ECCV 2020). Embeddings are L2-normalised and ranked by cosine similarity
@@ -235,7 +236,8 @@ def retrieval_metrics(
         ks: Sequence[int] = (1, 2, 4, 8),
         chunk_size: int = 4096,
         device: Optional[Union[str, torch.device]] = None) -> Dict[str, float]:
-    """R@K, R-Precision and MAP@R of a retrieval problem (SPEC §8).
+    """R@K, R-Precision and MAP@R of a retrieval problem (docs/algorithm.md
+    §8).
 
     With ``y_q`` the query's label, ``rel(k) = 1[y_{nn_k(q)} = y_q]`` for the
     ``k``-th most cosine-similar gallery item and ``R_q`` the number of
@@ -358,3 +360,95 @@ def retrieval_metrics(
     metrics['num_queries'] = nq
     metrics['num_queries_without_positives'] = num_without
     return metrics
+
+
+def per_query_retrieval(query: np.ndarray,
+                        query_labels: np.ndarray,
+                        gallery: Optional[np.ndarray] = None,
+                        gallery_labels: Optional[np.ndarray] = None,
+                        topk: int = 5,
+                        chunk_size: int = 1024) -> Dict[str, np.ndarray]:
+    """Each query's ranked neighbours and scores (docs/algorithm.md §8
+    definitions).
+
+    Embeddings are L2-normalised and ranked by cosine similarity with the
+    same exact search as :func:`retrieval_metrics`
+    (leave-one-out by index when ``gallery`` is None), so per-query values
+    average to its metrics.
+
+    Returns:
+        dict of arrays over the ``Q`` queries:
+        ``indices [Q, k]`` (gallery positions, most similar first,
+        ``k = min(topk, gallery size)``), ``similarities [Q, k]``,
+        ``correct [Q, k]`` (same label), ``num_relevant [Q]`` (``R``),
+        ``rp [Q]`` and ``ap [Q]`` (R-Precision and MAP@R in percent, NaN
+        where ``R = 0``) and ``first_hit [Q]`` (1-based rank of the first
+        same-class item, ``0`` if there is none).
+
+    Raises:
+        ValueError: if there is nothing to rank against.
+    """
+    q = as_embeddings(query, 'query')
+    q_labels = np.asarray(query_labels).reshape(-1)
+    leave_one_out = gallery is None
+    if leave_one_out:
+        g, g_labels = q, q_labels
+        num_candidates = len(q) - 1
+    else:
+        g = as_embeddings(gallery, 'gallery')
+        g_labels = np.asarray(gallery_labels).reshape(-1)
+        num_candidates = len(g)
+    if num_candidates < 1:
+        raise ValueError('The gallery is empty.')
+    q_ids, g_ids, num_rel = label_ids(q_labels, g_labels, leave_one_out)
+
+    k_show = min(topk, num_candidates)
+    depth = min(max(k_show, int(num_rel.max())), num_candidates)
+    nq = len(q)
+    indices = np.zeros((nq, k_show), dtype=np.int64)
+    rp = np.full(nq, np.nan)
+    ap = np.full(nq, np.nan)
+    for start, idx in nearest_neighbours(q, depth,
+                                         None if leave_one_out else g,
+                                         chunk_size):
+        stop = start + len(idx)
+        indices[start:stop] = idx[:, :k_show]
+        r = num_rel[start:stop]
+        rp_chunk, ap_chunk = precision_at_r(
+            g_ids[idx] == q_ids[start:stop, None], r)
+        rp[start:stop] = np.where(r > 0, 100.0 * rp_chunk, np.nan)
+        ap[start:stop] = np.where(r > 0, 100.0 * ap_chunk, np.nan)
+
+    # exact rank of the first hit: 1 + #items more similar than the most
+    # similar same-class item (the query itself excluded)
+    first_hit = np.zeros(nq, dtype=np.int64)
+    dev = torch.device('cuda' if torch.cuda.is_available() else 'cpu')
+    gt = torch.from_numpy(g).to(dev)
+    g_ids_t = torch.from_numpy(g_ids).to(dev)
+    for start in range(0, nq, chunk_size):
+        stop = min(start + chunk_size, nq)
+        sim = torch.from_numpy(q[start:stop]).to(dev) @ gt.T
+        qi = torch.from_numpy(q_ids[start:stop]).to(dev)
+        same = g_ids_t[None, :] == qi[:, None]
+        if leave_one_out:
+            rows = torch.arange(stop - start, device=dev)
+            sim[rows, rows + start] = float('-inf')
+            same[rows, rows + start] = False
+        best_pos = sim.masked_fill(~same, float('-inf')).amax(dim=1)
+        rank = (sim > best_pos[:, None]).sum(dim=1) + 1
+        rank = torch.where(same.any(dim=1), rank, torch.zeros_like(rank))
+        first_hit[start:stop] = rank.cpu().numpy()
+
+    sims = np.zeros(indices.shape, dtype=np.float32)
+    for start in range(0, nq, chunk_size):
+        stop = min(start + chunk_size, nq)
+        sims[start:stop] = np.einsum('qd,qkd->qk', q[start:stop],
+                                     g[indices[start:stop]])
+    return dict(
+        indices=indices,
+        similarities=sims,
+        correct=g_labels[indices] == q_labels[:, None],
+        num_relevant=num_rel,
+        rp=rp,
+        ap=ap,
+        first_hit=first_hit)

@@ -18,6 +18,7 @@ import torch.nn as nn
 from mmengine.model import is_model_wrapper
 from mmengine.runner.checkpoint import get_state_dict
 
+from .cli import UserError
 from .safe_globals import safe_torch_load
 
 #: Training-only parts an inference checkpoint may lack.
@@ -25,7 +26,7 @@ OPTIONAL_PREFIXES: Tuple[str, ...] = ('graph_head.', 'classifier.',
                                       'generator.', 'loss_metric.')
 
 
-class CheckpointMismatchError(RuntimeError):
+class CheckpointMismatchError(UserError, RuntimeError):
     """The checkpoint does not fit the model (one-line message)."""
 
 

@@ -37,6 +37,8 @@ from typing import Any, List, Optional
 import numpy as np
 import torch
 
+from .cli import UserError
+
 _NUMPY_MULTIARRAY = ('numpy._core.multiarray', 'numpy.core.multiarray')
 
 
@@ -71,7 +73,7 @@ def history_buffer_getattr(obj: Any, name: str) -> Any:
         f'{getattr(obj, "__qualname__", type(obj).__qualname__)}, {name!r})')
 
 
-class UnsafeCheckpointError(pickle.UnpicklingError):
+class UnsafeCheckpointError(UserError, pickle.UnpicklingError):
     """A checkpoint holds an object the weights-only unpickler refuses.
 
     The message names the object, warns that the file may run code and says

@@ -23,8 +23,8 @@ LEAF_CONFIGS = sorted(
         osp.join(REPO, 'configs', '**', '*.py'), recursive=True)
     if '_base_' not in p)
 
-#: The paper grid (SPEC §7): 3 backbones x {NP+, PA} x 4 datasets, plus the
-#: original N-pair on GoogLeNet.
+#: The paper grid (docs/settings.md): 3 backbones x {NP+, PA} x 4 datasets,
+#: plus the original N-pair on GoogLeNet.
 PAPER_GRID = [
     f'{arch}_{loss}_{ds}.py'
     for arch, losses in (('googlenet', ('np', 'npplus',
@@ -73,7 +73,7 @@ def test_config_runs_one_iteration(rel, tmp_path, fixture_roots):
 
 
 def test_paper_settings_reach_the_model():
-    """Spot checks of SPEC §7 values in the merged leaf configs."""
+    """Spot checks of docs/settings.md values in the merged leaf configs."""
     cfg = Config.fromfile(osp.join(REPO, 'configs/gcahng/r50_pa_sop.py'))
     assert cfg.model.type == 'GCAHNG'
     assert cfg.model.graph_head.num_layers == 1
@@ -117,20 +117,29 @@ def _flatten(d, prefix=''):
 
 
 def test_swapping_the_backbone_base(tmp_path):
-    """A copy of the R50 config with the DINO model base differs only in
-    the backbone, the neck and the embedding width that follows from it."""
-    src = osp.join(REPO, 'configs/gcahng/r50_pa_cars196.py')
+    """Copies of the R50 Cars196 configs (the NP+ row and its PA variant)
+    with the DINO model base differ only in the backbone, the neck and the
+    embedding width that follows from it."""
+    src = osp.join(REPO, 'configs/gcahng/r50_npplus_cars196.py')
     text = open(src).read()
     assert '_base_/models/r50_gcahng.py' in text
-    # the copy sits next to a link to configs/_base_, as it would in configs/
+    pa_src = osp.join(REPO, 'configs/gcahng/r50_pa_cars196.py')
+    pa_text = open(pa_src).read()
+    assert "'./r50_npplus_cars196.py'" in pa_text
+    # the copies sit next to a link to configs/_base_, as they would in
+    # configs/
     (tmp_path / 'configs' / 'gcahng').mkdir(parents=True)
     os.symlink(
         osp.join(REPO, 'configs', '_base_'), tmp_path / 'configs' / '_base_')
-    copy = tmp_path / 'configs' / 'gcahng' / 'dino-s16_pa_cars196_copy.py'
-    copy.write_text(
+    folder = tmp_path / 'configs' / 'gcahng'
+    (folder / 'dino_npplus_copy.py').write_text(
         text.replace('_base_/models/r50_gcahng.py',
                      '_base_/models/dino-s16_gcahng.py'))
-    r50 = _flatten(Config.fromfile(src).to_dict())
+    copy = folder / 'dino_pa_copy.py'
+    copy.write_text(
+        pa_text.replace("'./r50_npplus_cars196.py'",
+                        "'./dino_npplus_copy.py'"))
+    r50 = _flatten(Config.fromfile(pa_src).to_dict())
     dino = _flatten(Config.fromfile(str(copy)).to_dict())
     changed = {k for k in set(r50) | set(dino) if r50.get(k) != dino.get(k)}
     assert changed, 'the swap changed nothing'
@@ -141,6 +150,7 @@ def test_swapping_the_backbone_base(tmp_path):
     }
     assert {k for k in changed if not k.startswith(allowed)} <= tied
     assert dino['model.neck.out_channels'] == dino['embed_dim'] == 384
+    assert dino['model.graph_head.embed_dim'] == 384
     assert dino['model.loss_metric.embed_dim'] == 384
 
 

@@ -5,7 +5,7 @@ import sys
 
 import pytest
 import torch
-from helpers import load_tool, tiny_synthetic_cfg
+from helpers import load_tool, tiny_synthetic_cfg, tool_error
 from mmengine.runner import Runner
 
 BASELINE = 'baselines/r18_pa_synthetic.py'
@@ -41,11 +41,10 @@ def _tools_test(monkeypatch, tmp_path, cfg_file, ckpt, *extra):
 
 
 def test_other_width_is_refused_by_tools_test(r18_checkpoint, tmp_path,
-                                              monkeypatch):
-    with pytest.raises(SystemExit) as e:
-        _tools_test(monkeypatch, tmp_path, _cfg_file(tmp_path, 64),
-                    r18_checkpoint)
-    text = str(e.value.code)
+                                              monkeypatch, capsys):
+    text = tool_error(
+        lambda: _tools_test(monkeypatch, tmp_path, _cfg_file(tmp_path, 64),
+                            r18_checkpoint), capsys)
     assert 'does not fit the model' in text and '\n' not in text
     # Linear weight and bias of the neck and the proxies
     assert '3 mis-shaped' in text and 'neck.' in text
@@ -76,16 +75,16 @@ def test_inference_checkpoint_without_training_keys_loads(
 
 
 def test_unexpected_and_missing_keys_are_counted(r18_checkpoint, tmp_path,
-                                                 monkeypatch):
+                                                 monkeypatch, capsys):
     ckpt = torch.load(r18_checkpoint, weights_only=True)
     state = dict(ckpt['state_dict'])
     state.pop(sorted(k for k in state if k.startswith('neck.'))[0])
     state['extra.weight'] = torch.zeros(1)
     path = str(tmp_path / 'odd.pth')
     torch.save(dict(state_dict=state, meta={}), path)
-    with pytest.raises(SystemExit) as e:
-        _tools_test(monkeypatch, tmp_path, _cfg_file(tmp_path), path)
-    text = str(e.value.code)
+    text = tool_error(
+        lambda: _tools_test(monkeypatch, tmp_path, _cfg_file(tmp_path), path),
+        capsys)
     assert '1 missing (neck.' in text and '1 unexpected (extra.weight)' in text
 
 
@@ -99,10 +98,9 @@ def _tools_train(monkeypatch, tmp_path, ckpt, *extra):
     load_tool('train.py').main()
 
 
-def test_load_from_is_strict(r18_checkpoint, tmp_path, monkeypatch):
-    with pytest.raises(SystemExit) as e:
-        _tools_train(monkeypatch, tmp_path, r18_checkpoint)
-    text = str(e.value.code)
+def test_load_from_is_strict(r18_checkpoint, tmp_path, monkeypatch, capsys):
+    text = tool_error(
+        lambda: _tools_train(monkeypatch, tmp_path, r18_checkpoint), capsys)
     assert '3 mis-shaped' in text and 'load_strict=False' in text
 
 

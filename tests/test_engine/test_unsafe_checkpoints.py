@@ -13,7 +13,7 @@ import zipfile
 
 import pytest
 import torch
-from helpers import load_tool, tiny_synthetic_cfg
+from helpers import load_tool, tiny_synthetic_cfg, tool_error
 from mmengine.runner import Runner, load_checkpoint
 
 from gcahng.models.backbones.pretrained import (PretrainedWeightsError,
@@ -110,7 +110,7 @@ def test_runner_resume(payload, tmp_path):
     _assert_ours(str(e.value), kind)
 
 
-def test_tools_test(payload, tmp_path, monkeypatch):
+def test_tools_test(payload, tmp_path, monkeypatch, capsys):
     kind, path = payload
     cfg_file = str(tmp_path / 'cfg.py')
     tiny_synthetic_cfg(BASELINE, str(tmp_path / 'work')).dump(cfg_file)
@@ -118,12 +118,10 @@ def test_tools_test(payload, tmp_path, monkeypatch):
         sys, 'argv',
         ['test.py', cfg_file, path, '--work-dir',
          str(tmp_path / 'work')])
-    with pytest.raises(SystemExit) as e:
-        load_tool('test.py').main()
-    _assert_ours(str(e.value.code), kind)
+    _assert_ours(tool_error(lambda: load_tool('test.py').main(), capsys), kind)
 
 
-def test_tools_train_resume(payload, tmp_path, monkeypatch):
+def test_tools_train_resume(payload, tmp_path, monkeypatch, capsys):
     kind, path = payload
     cfg_file = str(tmp_path / 'cfg.py')
     tiny_synthetic_cfg(BASELINE, str(tmp_path / 'work')).dump(cfg_file)
@@ -131,9 +129,8 @@ def test_tools_train_resume(payload, tmp_path, monkeypatch):
         'train.py', cfg_file, '--resume', path, '--work-dir',
         str(tmp_path / 'work')
     ])
-    with pytest.raises(SystemExit) as e:
-        load_tool('train.py').main()
-    _assert_ours(str(e.value.code), kind)
+    _assert_ours(
+        tool_error(lambda: load_tool('train.py').main(), capsys), kind)
 
 
 def test_backbone_pretrained(payload):
@@ -143,14 +140,15 @@ def test_backbone_pretrained(payload):
     _assert_ours(str(e.value), kind)
 
 
-def test_official_converter(payload, tmp_path, monkeypatch):
+def test_official_converter(payload, tmp_path, monkeypatch, capsys):
     kind, path = payload
     monkeypatch.setattr(
         sys, 'argv',
         ['conv.py', path, str(tmp_path / 'out.pth')])
-    with pytest.raises(SystemExit) as e:
-        load_tool('model_converters/gcahng_official_to_mmengine.py').main()
-    _assert_ours(str(e.value.code), kind)
+    _assert_ours(
+        tool_error(
+            lambda: load_tool('model_converters/gcahng_official_to_mmengine.py'
+                              ).main(), capsys), kind)
     assert not osp.exists(str(tmp_path / 'out.pth'))
 
 

@@ -1,4 +1,4 @@
-"""Tests of the retrieval metrics R@K, RP and MAP@R (SPEC §8)."""
+"""Tests of the retrieval metrics R@K, RP and MAP@R (docs/algorithm.md §8)."""
 import sys
 import warnings
 

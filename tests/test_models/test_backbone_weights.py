@@ -1,4 +1,4 @@
-"""Released backbone weights load key for key, offline (SPEC §2).
+"""Released backbone weights load key for key, offline (docs/algorithm.md §2).
 
 Nothing is downloaded: state dicts are synthesised in each release's own
 naming (torchvision's models for ResNet-50 and GoogLeNet, an explicit list of

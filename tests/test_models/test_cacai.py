@@ -1,4 +1,5 @@
-"""CACAIGenerator (SPEC §4) against explicit per-anchor computations."""
+"""CACAIGenerator (docs/algorithm.md §4) against explicit per-anchor
+computations."""
 import itertools
 
 import pytest
@@ -18,7 +19,7 @@ def batch(seed: int = 0, spread: float = 1.0):
 
 
 def loop_interpolations(z, lambdas, eta):
-    """SPEC §4 written per anchor, per candidate, without eps."""
+    """docs/algorithm.md §4 written per anchor, per candidate, without eps."""
     out = torch.empty(M, N, M, N, D, dtype=z.dtype)
     for a, n, g, m in itertools.product(
             range(M), range(N), range(M), range(N)):

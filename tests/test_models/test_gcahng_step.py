@@ -1,4 +1,5 @@
-"""SPEC §6: what one GCA-HNG ``train_step`` updates, and its schedules."""
+"""docs/algorithm.md §6: what one GCA-HNG ``train_step`` updates, and its
+schedules."""
 import copy
 
 import pytest
@@ -333,3 +334,79 @@ def test_gen_wrapper_takes_the_generation_update():
         bad = optim_cfg()
         bad['gen'] = dict(cfg['graph'])  # sharing without shares_params
         MultiOptimWrapperConstructor(bad)(model)
+
+
+def test_gen_loss_weights_have_one_source():
+    """GCAHNG's default L_gen terms name only their type: their weights are
+    the loss classes' defaults, the reference values (w_sim = 20,
+    0.01·w_div = 0.6, L_cls 20)."""
+    import inspect
+
+    from gcahng.models.losses import (DiversityLoss, SimilarityLoss,
+                                      SynthClassificationLoss)
+    from gcahng.models.retrievers import GCAHNG
+    params = inspect.signature(GCAHNG.__init__).parameters
+    classes = dict(
+        loss_cls=SynthClassificationLoss,
+        loss_sim=SimilarityLoss,
+        loss_div=DiversityLoss)
+    for name, cls in classes.items():
+        default = params[name].default
+        assert default == dict(type=cls.__name__), (name, default)
+    weights = {
+        name: inspect.signature(cls.__init__).parameters['loss_weight'].default
+        for name, cls in classes.items()
+    }
+    assert weights == dict(loss_cls=20.0, loss_sim=20.0, loss_div=0.6)
+    model = build_model()
+    assert {
+        name: getattr(model, name).loss_weight
+        for name in classes
+    } == weights
+
+
+@pytest.mark.parametrize('fusion,calls', [('random_weighting', 1),
+                                          ('random_pick', 0)])
+def test_pair_geometry_only_for_the_fusion_that_uses_it(
+        monkeypatch, fusion, calls):
+    """CACAI's pair geometry is computed once per iteration for
+    random_weighting (shared by stages 2 and 4) and not at all for
+    random_pick, whose interpolation never reads it."""
+    from gcahng.models.generators import CACAIGenerator
+    seen = []
+    original = CACAIGenerator.geometry
+
+    def geometry(self, *args, **kwargs):
+        seen.append(fusion)
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(CACAIGenerator, 'geometry', geometry)
+    torch.manual_seed(0)
+    model = build_model(generator=dict(type='CACAIGenerator', fusion=fusion))
+    log_vars = model.train_step(
+        batch(),
+        MultiOptimWrapperConstructor(optim_cfg())(model))
+    assert len(seen) == calls
+    assert torch.isfinite(log_vars['loss_gen'])
+
+
+def test_hard_negatives_is_the_generation_of_train_step():
+    """hard_negatives (what the analysis tools call) gives the negatives
+    train_step's stage 4 generates: same λ, same S for the same draws."""
+    torch.manual_seed(0)
+    model = build_model().eval()
+    z = torch.randn(N * M, D)
+    labels = torch.tensor([0, 3, 4, 1] * M)
+    gen = torch.Generator().manual_seed(3)
+    out = model.hard_negatives(z, labels, generator=gen)
+    assert out.synthetic.shape == (M, N, N, D)
+    assert out.node_logits.shape == (N * M, C) and out.losses == {}
+    _, lambdas = model.graph_head(z, labels)
+    assert torch.equal(out.lambdas, lambdas)
+    expected = model.generator(z, lambdas, model.hardness, N, M,
+                               torch.Generator().manual_seed(3))
+    torch.testing.assert_close(out.synthetic, expected)
+    frozen = model.hard_negatives(z, labels, update_generator=False)
+    assert not frozen.lambdas.requires_grad
+    with pytest.raises(ValueError, match='group order'):
+        model.hard_negatives(z, torch.tensor([0, 3, 4, 1, 3, 0, 4, 1]))

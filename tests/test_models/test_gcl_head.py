@@ -1,10 +1,11 @@
-"""GCLHead (SPEC §3): edges, masked attention, symmetry, switches."""
+"""GCLHead (docs/algorithm.md §3): edges, masked attention, symmetry,
+switches."""
 import numpy as np
 import pytest
 import torch
 
-from gcahng.models.heads import GCLHead, correlation_edges
-from gcahng.models.heads.gcl_head import MaskedMultiHeadAttention
+from gcahng.models.heads import GCLHead
+from gcahng.models.utils import MaskedMultiHeadAttention, correlation_edges
 from gcahng.registry import MODELS
 
 D, C = 16, 7

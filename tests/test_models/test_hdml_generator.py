@@ -1,4 +1,5 @@
-"""SPEC §4 ablation "generator-based" (Table 8): ``HDMLGenerator``."""
+"""docs/algorithm.md §4 ablation "generator-based" (Table 8):
+``HDMLGenerator``."""
 import pytest
 import torch
 import torch.nn as nn

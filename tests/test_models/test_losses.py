@@ -1,4 +1,4 @@
-"""The SPEC §5 losses against independent hand computations."""
+"""The docs/algorithm.md §5 losses against independent hand computations."""
 import itertools
 import math
 
@@ -218,7 +218,7 @@ def test_diversity_loss_loops():
 
 def test_diversity_loss_constant_lambda_has_finite_gradient():
     lam = torch.full((4, 4, 3), 0.5, requires_grad=True)
-    value = DiversityLoss()(lam)
+    value = DiversityLoss(loss_weight=1.0)(lam)
     value.backward()
     assert value.item() == pytest.approx(1.0, abs=1e-5)
     assert torch.isfinite(lam.grad).all()

@@ -12,9 +12,10 @@ import torch
 import torch.nn as nn
 
 from gcahng.models.generators import CACAIGenerator
-from gcahng.models.heads import GCLHead, correlation_edges
+from gcahng.models.heads import GCLHead
 from gcahng.models.losses import (DiversityLoss, NPairLoss, SimilarityLoss,
                                   SynthClassificationLoss, SyntheticPairLoss)
+from gcahng.models.utils import correlation_edges
 
 REFERENCE = osp.join(
     osp.dirname(__file__), '..', 'data', 'reference',

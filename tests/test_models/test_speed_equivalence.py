@@ -1,11 +1,12 @@
 """The speed optimisations compute what the plain formulas compute.
 
-Each fast path of the graph head (SPEC §3), CACAI (SPEC §4) and the
-training step (SPEC §6) is checked against a straightforward computation:
-full-layout broadcasting against index gathers, the symmetric half against
-all ``B²`` edges (values, gradients, BatchNorm statistics), the fused CACAI
-against :meth:`CACAIGenerator.interpolate` + the fusion recursion, and one
-optimised ``train_step`` against a literal transcription of SPEC §6.
+Each fast path of the graph head (docs/algorithm.md §3), CACAI
+(docs/algorithm.md §4) and the training step (docs/algorithm.md §6) is checked
+against a straightforward computation: full-layout broadcasting against index
+gathers, the symmetric half against all ``B²`` edges (values, gradients,
+BatchNorm statistics), the fused CACAI against
+:meth:`CACAIGenerator.interpolate` + the fusion recursion, and one optimised
+``train_step`` against a literal transcription of docs/algorithm.md §6.
 """
 import copy
 import math
@@ -18,10 +19,10 @@ from mmpretrain.structures import DataSample
 
 from gcahng.engine.optim_wrappers import MultiOptimWrapperConstructor
 from gcahng.models.generators import CACAIGenerator
-from gcahng.models.heads import GCLHead, correlation_edges
-from gcahng.models.heads.gcl_head import EdgeLayout, PairAttention
+from gcahng.models.heads import GCLHead
 from gcahng.models.retrievers.gcahng import backward_shared
-from gcahng.models.utils import group_layout
+from gcahng.models.utils import (EdgeLayout, PairAttention, correlation_edges,
+                                 group_layout)
 
 D, C = 12, 7
 
@@ -212,7 +213,8 @@ N, M = 4, 3
 
 
 def cacai_reference(gen, z, lambdas, eta, u):
-    """Every ``ẑ^(g)`` (:meth:`interpolate`), then SPEC §4's recursion."""
+    """Every ``ẑ^(g)`` (:meth:`interpolate`), then docs/algorithm.md §4's
+    recursion."""
     zhat = gen.interpolate(z, lambdas, eta, N, M)  # [a, n, g, m, D]
     u = torch.broadcast_to(u, (M, N, N, M - 1))
     out = []
@@ -309,7 +311,7 @@ def test_head_and_cacai_under_cpu_bf16_autocast():
 
 
 # ----------------------------------------------------------------------
-# One optimised train_step = a literal transcription of SPEC §6
+# One optimised train_step = a literal transcription of docs/algorithm.md §6
 def build_model():
     """The step test's tiny GCA-HNG with two graph layers."""
     return step_test.build_model(
@@ -339,8 +341,8 @@ def optim_cfg():
 
 
 def literal_train_step(model, data, optim_wrapper):
-    """SPEC §6 as written: λ with autograd in stage 2, CACAI from scratch
-    in both stages, η and ω as Python floats."""
+    """docs/algorithm.md §6 as written: λ with autograd in stage 2, CACAI from
+    scratch in both stages, η and ω as Python floats."""
     from gcahng.models.retrievers.dml_retriever import labels_of
     data = model.data_preprocessor(data, True)
     inputs, data_samples = data['inputs'], data['data_samples']

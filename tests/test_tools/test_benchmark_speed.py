@@ -1,14 +1,14 @@
-"""tools/analysis_tools/benchmark_speed.py (Table 7) and the timing core."""
+"""tools/analysis_tools/benchmark_speed.py (Table 7), benchmarks/train_step.py
+and the timing core benchmarks/speed_core.py."""
 import csv
 import json
 import os.path as osp
 
 import pytest
 import torch
-from helpers import REPO, config_path, load_tool
+from helpers import REPO, config_path, load_benchmark, load_tool
 
-from gcahng.utils import speed
-
+speed = load_benchmark('speed_core')
 tool = load_tool('analysis_tools/benchmark_speed.py')
 SYNTHETIC = config_path('gcahng/r18_pa_synthetic.py')
 
@@ -68,7 +68,7 @@ def test_timing_core_helpers():
     assert speed.train_img_size(cfg) == 56
     data = speed.synthetic_batch(4, 3, 8, class_pool=10, seed=1)
     labels = [int(ds.gt_label) for ds in data['data_samples']]
-    assert labels[:4] * 3 == labels and len(set(labels)) == 4  # SPEC §1
+    assert labels[:4] * 3 == labels and len(set(labels)) == 4  # group order
     assert data['inputs'].shape == (12, 3, 8, 8)
     assert data['inputs'].dtype == torch.uint8
 

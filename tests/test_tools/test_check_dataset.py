@@ -2,9 +2,12 @@
 images."""
 import sys
 
+import pytest
 from fixtures.dml_layouts import make_cub
 from helpers import config_path, load_tool
 from mmengine.config import Config
+
+from gcahng.datasets.utils import DatasetLayoutError
 
 
 def test_check_dataset_finds_a_truncated_test_image(tmp_path, monkeypatch,
@@ -24,6 +27,7 @@ def test_check_dataset_finds_a_truncated_test_image(tmp_path, monkeypatch,
     victim = sorted(glob.glob(f'{root}/images/*/*.jpg'))[-1]  # a test class
     data = open(victim, 'rb').read()
     open(victim, 'wb').write(data[:len(data) // 2])
-    assert tool.main() == 1
-    err = capsys.readouterr().err
-    assert victim in err and 'do not decode' in err
+    with pytest.raises(DatasetLayoutError) as info:
+        tool.main()
+    assert victim in str(info.value) and 'do not decode' in str(info.value)
+    assert str(info.value).startswith('val_dataloader: ')

@@ -8,6 +8,7 @@ import os
 import os.path as osp
 
 from helpers import REPO, tiny_synthetic_cfg
+from mmengine.config import Config
 
 
 def harness():
@@ -29,7 +30,6 @@ def test_prepare_config_applies_seed_regime_and_dev_split(tmp_path):
     path = learning.prepare_config('configs/gcahng/r18_pa_icons.py',
                                    str(tmp_path / 'w'), 3,
                                    args(str(tmp_path), dev=True), '/ckpt.pth')
-    from mmengine.config import Config
     cfg = Config.fromfile(path)
     assert cfg.randomness.seed == 3
     assert cfg.train_dataloader.dataset.data_root == learning.DEV_ROOT
@@ -63,6 +63,13 @@ def test_one_tiny_run_through_the_harness(tmp_path):
     assert learning.train_one(cfg_file, 0, args(out), None, 1,
                               'tiny') == metrics
     assert os.stat(log).st_mtime_ns == stamp
+    # ... unless the config's settings changed since: then it is redone
+    cfg.train_cfg.max_epochs = 2
+    cfg.dump(cfg_file)
+    learning.train_one(cfg_file, 0, args(out), None, 1, 'tiny')
+    assert os.stat(log).st_mtime_ns != stamp
+    assert Config.fromfile(osp.join(out, 'tiny', 'seed0',
+                                    'config.py')).train_cfg.max_epochs == 2
 
 
 def test_table_gives_paired_gains():

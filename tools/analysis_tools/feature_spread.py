@@ -4,12 +4,12 @@
 [--pooling avg max avgmax]``
 
 Runs the backbone over a random sample of the test set and pools its last
-feature map the way the neck does before ``BatchNorm1d`` (SPEC §2;
-``EmbeddingNeck.pool``), once per ``--pooling`` variant (default: the
-neck's own), so one checkpoint compares pooling variants. Transformer
-backbones that output ``[B, C]`` (the DINO CLS token) have one variant,
-``none``. Without a checkpoint the config's initial weights are used (e.g.
-ImageNet-pretrained, which may download them).
+feature map the way the neck does before ``BatchNorm1d``
+(docs/algorithm.md §2; ``EmbeddingNeck.pool``), once per ``--pooling``
+variant (default: the neck's own), so one checkpoint compares pooling
+variants. Transformer backbones that output ``[B, C]`` (the DINO CLS token)
+have one variant, ``none``. Without a checkpoint the config's initial
+weights are used (e.g. ImageNet-pretrained, which may download them).
 
 Writes to ``--out-dir`` (default ``<work dir>/analysis/feature_spread``):
 
@@ -32,10 +32,11 @@ from mmengine.config import DictAction
 
 import gcahng  # noqa: F401  (registries, safe checkpoint globals)
 from gcahng.models.necks import EmbeddingNeck
-from gcahng.utils.analysis import (AnalysisError, build_dataset, build_model,
-                                   default_out_dir, get_pyplot, load_config,
-                                   run_batches, save_figure, write_csv,
-                                   write_json)
+from gcahng.visualization.analysis import (AnalysisError, build_dataset,
+                                           build_model, default_out_dir,
+                                           load_config, run_batches, write_csv,
+                                           write_json)
+from gcahng.visualization.figures import get_pyplot, save_figure
 
 TOOL = 'feature_spread'
 POOLINGS = ('avg', 'max', 'avgmax')

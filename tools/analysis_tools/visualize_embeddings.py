@@ -30,7 +30,8 @@ from mmengine.config import DictAction
 
 import gcahng  # noqa: F401  (registries, safe checkpoint globals)
 from gcahng.evaluation import as_embeddings
-from gcahng.utils import analysis as ana
+from gcahng.visualization import analysis as ana
+from gcahng.visualization import figures
 
 TOOL = 'visualize_embeddings'
 
@@ -128,7 +129,7 @@ def plot_test(args, cfg, model, out_dir: str, summary: dict) -> None:
     print(f'Embedding {len(indices)} test images of {len(chosen)} classes')
     emb = ana.extract_embeddings(
         model, dataset, indices, batch_size=args.batch_size)
-    xy = ana.tsne_2d(
+    xy = figures.tsne_2d(
         _maybe_normalize(emb, not args.no_normalize), args.seed,
         args.perplexity, args.tsne_iters)
     names = ana.class_names(dataset)
@@ -146,8 +147,8 @@ def plot_test(args, cfg, model, out_dir: str, summary: dict) -> None:
         rows.append(row)
     ana.write_csv(osp.join(out_dir, 'test_tsne.csv'), rows)
 
-    plt = ana.get_pyplot()
-    colours = ana.class_colours(len(chosen))
+    plt = figures.get_pyplot()
+    colours = figures.class_colours(len(chosen))
     fig, ax = plt.subplots(figsize=(7, 6))
     point_labels = labels[indices]
     for k, c in enumerate(chosen):
@@ -165,7 +166,7 @@ def plot_test(args, cfg, model, out_dir: str, summary: dict) -> None:
     ax.set_yticks([])
     if len(chosen) <= 20:
         ax.legend(fontsize=7, loc='center left', bbox_to_anchor=(1.0, 0.5))
-    ana.save_figure(fig, osp.join(out_dir, 'test_tsne.png'))
+    figures.save_figure(fig, osp.join(out_dir, 'test_tsne.png'))
     summary['test'] = dict(
         classes=chosen,
         num_points=len(indices),
@@ -181,30 +182,29 @@ def is_generator_model(model) -> bool:
 
 @torch.no_grad()
 def synthesize_batch(model, cfg, seed: int) -> dict:
-    """One balanced training batch, its embeddings and CACAI negatives.
+    """One balanced training batch, its embeddings and CACAI negatives
+    (:meth:`GCAHNG.hard_negatives`, as in training).
 
     The model is in eval mode (BatchNorm running statistics, no dropout in
     the graph head), so ``λ`` is symmetric; the fusion weights ``u`` come
-    from a generator seeded with ``seed``.
+    from a generator seeded with ``seed``. ``z`` is the view the graph head
+    and CACAI work on (:meth:`GCAHNG.hng_view`).
 
     Returns:
         dict: ``z [B, D]``, ``labels [B]``, ``synthetic [M, N, N, D]``,
         ``N``, ``M`` and the hardness ``eta``.
     """
-    from gcahng.models.retrievers.dml_retriever import labels_of
-    from gcahng.models.utils import group_layout
     loader = ana.build_dataloader(cfg, 'train', seed=seed)
-    data = next(iter(loader))
-    data = model.data_preprocessor(data, False)
-    z = model.extract_feat(data['inputs']).float()
-    labels = labels_of(data['data_samples'], z.device)
-    try:
-        n, m = group_layout(labels)
-    except ValueError as err:
-        raise ana.AnalysisError(f'train_dataloader: {err}') from None
-    _, lambdas = model.graph_head(z, labels)
+    data = model.data_preprocessor(next(iter(loader)), False)
+    z = model.hng_view(model.extract_feat(data['inputs']).float())
+    labels = torch.cat(
+        [ds.gt_label.reshape(-1) for ds in data['data_samples']]).to(z.device)
     gen = torch.Generator().manual_seed(seed)
-    synthetic, _ = model.synthesize(z, lambdas, n, m, generator=gen)
+    try:
+        synthetic = model.hard_negatives(z, labels, generator=gen).synthetic
+    except ValueError as err:  # not N x M in group order
+        raise ana.AnalysisError(f'train_dataloader: {err}') from None
+    m, n = synthetic.shape[:2]
     return dict(
         z=z.cpu().numpy(),
         labels=labels.cpu().numpy(),
@@ -259,7 +259,7 @@ def plot_batch(args, cfg, model, out_dir: str, summary: dict) -> None:
                         target_slot=t))
                 points.append(syn[a, s, t])
     points = np.stack(points)
-    xy = ana.tsne_2d(
+    xy = figures.tsne_2d(
         _maybe_normalize(points, not args.no_normalize), args.seed,
         args.perplexity, args.tsne_iters)
     for row, p in zip(rows, xy):
@@ -276,8 +276,8 @@ def plot_batch(args, cfg, model, out_dir: str, summary: dict) -> None:
         for g in range(m)
     ]).mean(0)[off]
 
-    plt = ana.get_pyplot()
-    colours = ana.class_colours(k)
+    plt = figures.get_pyplot()
+    colours = figures.class_colours(k)
     kinds = np.array([r['kind'] for r in rows])
     anchor_slot = np.array([r['slot'] for r in rows])
     fig, ax = plt.subplots(figsize=(8, 6.5))
@@ -326,7 +326,7 @@ def plot_batch(args, cfg, model, out_dir: str, summary: dict) -> None:
                  f'negatives, eta = {batch["eta"]:.3f}')
     ax.set_xticks([])
     ax.set_yticks([])
-    ana.save_figure(fig, osp.join(out_dir, 'batch_tsne.png'))
+    figures.save_figure(fig, osp.join(out_dir, 'batch_tsne.png'))
     summary['batch'] = dict(
         N=n,
         M=m,

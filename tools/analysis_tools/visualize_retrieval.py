@@ -27,12 +27,13 @@ import numpy as np
 from mmengine.config import DictAction
 
 import gcahng  # noqa: F401  (registries, safe checkpoint globals)
-from gcahng.evaluation.functional import retrieval_metrics
-from gcahng.utils.analysis import (AnalysisError, build_dataset, build_model,
-                                   dataset_labels, default_out_dir,
-                                   extract_embeddings, get_pyplot, load_config,
-                                   per_query_retrieval, query_mask, raw_image,
-                                   save_figure, write_csv, write_json)
+from gcahng.evaluation import per_query_retrieval, retrieval_metrics
+from gcahng.visualization.analysis import (AnalysisError, build_dataset,
+                                           build_model, dataset_labels,
+                                           default_out_dir, extract_embeddings,
+                                           load_config, query_mask, write_csv,
+                                           write_json)
+from gcahng.visualization.figures import get_pyplot, raw_image, save_figure
 
 TOOL = 'visualize_retrieval'
 CORRECT, WRONG, QUERY = '#1a9850', '#d73027', '#4575b4'

@@ -4,7 +4,7 @@
         [--config CONFIG]
 
 Handles the ResNet-50 (R512) and GoogLeNet (G512) full-model checkpoints
-(key names in ``shared/reference/official_checkpoint_keys.txt``):
+(the authors' code and checkpoints: https://github.com/PWenJay/GCA-HNG):
 
 ===================================  ====================================
 authors' name                        gcahng name
@@ -38,9 +38,10 @@ from typing import Dict, List, Tuple
 import torch
 
 from gcahng.models.retrievers.gcahng import INITIAL_EPOCH_LOSS
+from gcahng.utils import run_tool
 from gcahng.utils.checkpoint_fit import (CheckpointMismatchError,
                                          checkpoint_mismatch)
-from gcahng.utils.safe_globals import UnsafeCheckpointError, safe_torch_load
+from gcahng.utils.safe_globals import safe_torch_load
 
 #: (authors' prefix, our prefix), first match wins.
 PREFIXES: Tuple[Tuple[str, str], ...] = (
@@ -118,17 +119,10 @@ def main() -> None:
         '--config', help='check the result loads into this config\'s model')
     args = parser.parse_args()
     if not osp.isfile(args.src):
-        raise SystemExit(f'no checkpoint at {args.src}')
-    try:
-        content = safe_torch_load(args.src, map_location='cpu')
-    except UnsafeCheckpointError as e:  # one line, no traceback
-        raise SystemExit(str(e)) from None
-    state = convert(unwrap(content))
+        raise FileNotFoundError(f'no checkpoint at {args.src}')
+    state = convert(unwrap(safe_torch_load(args.src, map_location='cpu')))
     if args.config:
-        try:
-            check_against_config(state, args.config)
-        except CheckpointMismatchError as e:  # one line, no traceback
-            raise SystemExit(str(e)) from None
+        check_against_config(state, args.config)
     torch.save(
         dict(
             state_dict=state,
@@ -137,4 +131,4 @@ def main() -> None:
 
 
 if __name__ == '__main__':
-    main()
+    run_tool(main)

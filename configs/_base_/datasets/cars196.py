@@ -1,4 +1,4 @@
-# Cars196 (SPEC §9): classes 1-98 train (8,054 images), 99-196 test
+# Cars196 (docs/datasets.md): classes 1-98 train (8,054 images), 99-196 test
 # (8,131), from `car_ims/` + `cars_annos.mat` or the devkit layout (see
 # data/README.md); 27 x 3 batches, R@1/2/4/8.
 _base_ = ['./dml_224.py']

@@ -1,5 +1,5 @@
-# CUB-200-2011 (SPEC §9): classes 1-100 train (5,864 images), 101-200 test
-# (5,924), read in place from the original download (see data/README.md);
+# CUB-200-2011 (docs/datasets.md): classes 1-100 train (5,864 images), 101-200
+# test (5,924), read in place from the original download (see data/README.md);
 # 27 x 3 batches, R@1/2/4/8.
 _base_ = ['./dml_224.py']
 

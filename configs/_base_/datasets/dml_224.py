@@ -1,8 +1,8 @@
-# Shared data settings of the four DML benchmarks (SPEC §1, §7, §8): train
-# RandomResizedCrop 224 (scale 0.08-1) + horizontal flip, test resize 256 +
-# center crop 224 (ImageNet mean/std in the model's data preprocessor),
-# balanced N x M batches in group order. The dataset files set the dataset
-# type, its root, the sampler's N x M and the metric's Ks.
+# Shared data settings of the four DML benchmarks (docs/algorithm.md §1, §8;
+# docs/settings.md): train RandomResizedCrop 224 (scale 0.08-1) + horizontal
+# flip, test resize 256 + center crop 224 (ImageNet mean/std in the model's
+# data preprocessor), balanced N x M batches in group order. The dataset files
+# set the dataset type, its root, the sampler's N x M and the metric's Ks.
 train_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='RandomResizedCrop', scale=224, crop_ratio_range=(0.08, 1.0)),

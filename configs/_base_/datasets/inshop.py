@@ -1,6 +1,6 @@
-# In-Shop Clothes Retrieval (SPEC §9): 3,997 train items (25,882 images);
-# evaluation is query (14,218) -> gallery (12,612) over 3,985 items: the
-# 'test' split holds both, flagged by `is_query`. 40 x 2 batches,
+# In-Shop Clothes Retrieval (docs/datasets.md): 3,997 train items (25,882
+# images); evaluation is query (14,218) -> gallery (12,612) over 3,985 items:
+# the 'test' split holds both, flagged by `is_query`. 40 x 2 batches,
 # R@1/10/20/30/40/50.
 _base_ = ['./dml_224.py']
 

@@ -1,5 +1,5 @@
-# Stanford Online Products (SPEC §9): 11,318 train classes (59,551 images),
-# 11,316 test classes (60,502); 40 x 2 batches, R@1/10/100/1000.
+# Stanford Online Products (docs/datasets.md): 11,318 train classes (59,551
+# images), 11,316 test classes (60,502); 40 x 2 batches, R@1/10/100/1000.
 _base_ = ['./dml_224.py']
 
 num_train_classes = 11318

@@ -1,5 +1,5 @@
-# DN384 metric model (SPEC §2): DINO ViT-S/16 -> CLS token of the last layer
-# -> BN1d -> Linear(384, 384) with orthogonal weight and zero bias.
+# DN384 metric model (docs/algorithm.md §2): DINO ViT-S/16 -> CLS token of the
+# last layer -> BN1d -> Linear(384, 384) with orthogonal weight and zero bias.
 # Leaf configs set `loss_metric`.
 embed_dim = 384
 model = dict(

@@ -1,22 +1,6 @@
-# GCA-HNG on the DN384 (DINO ViT-S/16) metric model (SPEC §3-§6): GCL graph
-# head, CACAI with channel-wise interpolation and random weighting, L_syn,
-# L_cls, L_sim, L_div. Leaf configs set T, H, alpha, beta, w_sim, w_div (SPEC
-# §7) and the number of training classes.
-_base_ = ['./dino-s16.py']
+# GCA-HNG on the DN384 (DINO ViT-S/16) metric model: ./dino-s16.py plus the
+# add-on of ./gcahng.py, the graph head as wide as the neck's embedding.
+_base_ = ['./dino-s16.py', './gcahng.py']
 
-model = dict(
-    type='GCAHNG',
-    # i <= j half of the edges, mirrored (SPEC §3 "Symmetry"): about half
-    # the head's cost; in training the pair (i, j), (j, i) shares one
-    # dropout mask. False computes all B^2 edges like the reference.
-    graph_head=dict(
-        type='GCLHead', embed_dim={{_base_.embed_dim}}, symmetric_edges=True),
-    generator=dict(
-        type='CACAIGenerator',
-        interpolation='channel',
-        fusion='random_weighting'),
-    loss_syn=dict(type='SyntheticPairLoss'),
-    loss_cls=dict(type='SynthClassificationLoss', loss_weight=20.0),
-    loss_sim=dict(type='SimilarityLoss'),
-    loss_div=dict(type='DiversityLoss'),
-)
+model = _base_.pop('gcahng_addon')
+model.graph_head.embed_dim = _base_.embed_dim

@@ -1,6 +1,6 @@
-# G512 metric model (SPEC §2): torchvision's ImageNet GoogLeNet (with its
-# `transform_input`) -> global average pool -> BN1d -> Linear(1024, 512).
-# Leaf configs set `loss_metric` and `frozen_bn2d`.
+# G512 metric model (docs/algorithm.md §2): torchvision's ImageNet GoogLeNet
+# (with its `transform_input`) -> global average pool -> BN1d -> Linear(1024,
+# 512). Leaf configs set `loss_metric` and `frozen_bn2d`.
 embed_dim = 512
 model = dict(
     type='DMLRetriever',

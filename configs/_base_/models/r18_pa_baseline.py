@@ -1,5 +1,5 @@
-# Baseline metric model for the built-in dataset: ResNet-18 -> avg+max
-# pool -> BN1d -> Linear(512, 128), Proxy Anchor loss (SPEC §2, §5).
+# Baseline metric model for the built-in dataset: ResNet-18 -> avg+max pool ->
+# BN1d -> Linear(512, 128), Proxy Anchor loss (docs/algorithm.md §2, §5).
 embed_dim = 128
 model = dict(
     type='DMLRetriever',

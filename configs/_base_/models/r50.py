@@ -1,6 +1,6 @@
-# R512 metric model (SPEC §2): ImageNet ResNet-50 -> global average + global
-# max pool (summed) -> BN1d -> Linear(2048, 512). Leaf configs set
-# `loss_metric` (NP+ or PA) and `frozen_bn2d` (True for CUB/Cars196).
+# R512 metric model (docs/algorithm.md §2): ImageNet ResNet-50 -> global
+# average + global max pool (summed) -> BN1d -> Linear(2048, 512). Leaf configs
+# set `loss_metric` (NP+ or PA) and `frozen_bn2d` (True for CUB/Cars196).
 embed_dim = 512
 model = dict(
     type='DMLRetriever',

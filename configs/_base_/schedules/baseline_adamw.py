@@ -1,5 +1,7 @@
 # Baseline schedule: one AdamW for the metric model, PA proxies at 100x lr,
-# StepLR (SPEC §6, §7). Leaf configs set lr, step_size and max_epochs.
+# StepLR (docs/algorithm.md §6, docs/settings.md). The run-length files
+# (baseline_adamw_<N>e.py) set max_epochs, the step and the warm-up; leaf
+# configs set the lr.
 optim_wrapper = dict(
     type='OptimWrapper',
     optimizer=dict(type='AdamW', lr=1.5e-4, weight_decay=1e-4),

@@ -3,5 +3,6 @@
 _base_ = ['./baseline_adamw.py']
 
 optim_wrapper = dict(optimizer=dict(lr=1e-3))
-param_scheduler = [dict(type='StepLR', by_epoch=True, step_size=6, gamma=0.5)]
 train_cfg = dict(max_epochs=8, val_interval=8)
+param_scheduler = _base_.param_scheduler
+param_scheduler[0].step_size = 6

@@ -1,7 +1,9 @@
-# GCA-HNG schedule (SPEC §6): three AdamW optimisers, gradients clipped by
-# value at 10; StepLR for the metric model, cosine over the whole run for
-# the graph head, constant lr 1e-3 for h1. Leaf configs set the lrs,
-# step_size, T_max (= max_epochs) and the warm-up length.
+# GCA-HNG schedule (docs/algorithm.md §6): three AdamW optimisers, gradients
+# clipped by value at 10; StepLR for the metric model, cosine over the whole
+# run for the graph head, constant lr 1e-3 for h1; the backbone warm-up and
+# the hardness / balance factor hooks. The run-length files
+# (gcahng_adamw_<N>e.py) set max_epochs with the cosine's T_max, the StepLR
+# step and the warm-up; leaf configs set the lrs.
 optim_wrapper = dict(
     constructor='MultiOptimWrapperConstructor',
     metric=dict(

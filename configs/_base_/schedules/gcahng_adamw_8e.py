@@ -5,10 +5,7 @@ _base_ = ['./gcahng_adamw.py']
 
 optim_wrapper = dict(
     metric=dict(optimizer=dict(lr=1e-3)), graph=dict(optimizer=dict(lr=1e-3)))
-param_scheduler = dict(
-    metric=[dict(type='StepLR', by_epoch=True, step_size=6, gamma=0.5)],
-    graph=[
-        dict(type='CosineAnnealingLR', by_epoch=True, T_max=8, eta_min=0.0)
-    ],
-    cls=[])
 train_cfg = dict(max_epochs=8, val_interval=8)
+param_scheduler = _base_.param_scheduler
+param_scheduler.metric[0].step_size = 6
+param_scheduler.graph[0].T_max = train_cfg['max_epochs']

@@ -1,4 +1,5 @@
-"""Class-balanced sampler producing the group-ordered batches of SPEC §1."""
+"""Class-balanced sampler producing the group-ordered batches of
+docs/algorithm.md §1."""
 import logging
 import math
 from typing import Dict, Iterator, List, Optional, Sized, Tuple
@@ -104,7 +105,7 @@ def global_batch_share(num_classes: int, rank: int,
 
 @DATA_SAMPLERS.register_module()
 class BalancedClassSampler(Sampler):
-    """Class-balanced sampler for deep metric learning (SPEC §1).
+    """Class-balanced sampler for deep metric learning (docs/algorithm.md §1).
 
     Every batch of ``B = N * M`` consecutive indices holds ``N`` distinct
     classes with ``M`` samples each, arranged in **groups**: group

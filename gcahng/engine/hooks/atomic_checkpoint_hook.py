@@ -17,7 +17,7 @@ import builtins
 import contextlib
 import os
 import os.path as osp
-from typing import IO, Any, Iterator, Union
+from typing import IO, Any, ContextManager, Iterator, Union
 
 import mmengine
 from mmengine.fileio import LocalBackend
@@ -25,6 +25,7 @@ from mmengine.hooks import CheckpointHook as _MMEngineCheckpointHook
 from mmengine.hooks import checkpoint_hook as _checkpoint_hook_module
 
 from gcahng.registry import HOOKS
+from gcahng.utils.logging import withheld_log_records
 
 
 def _temporary_name(path: str) -> str:
@@ -104,10 +105,22 @@ class AtomicCheckpointHook(_MMEngineCheckpointHook):
     no truncated file under a checkpoint's name.
     """
 
+    def before_train(self, runner) -> None:
+        with self._quiet_file_client():
+            super().before_train(runner)
+
     def _save_checkpoint_with_step(self, runner, step, meta) -> None:
-        with atomic_checkpoint_writes():
+        with atomic_checkpoint_writes(), self._quiet_file_client():
             super()._save_checkpoint_with_step(runner, step, meta)
 
     def _save_best_checkpoint(self, runner, metrics) -> None:
-        with atomic_checkpoint_writes():
+        with atomic_checkpoint_writes(), self._quiet_file_client():
             super()._save_best_checkpoint(runner, metrics)
+
+    def _quiet_file_client(self) -> ContextManager:
+        """Without ``file_client_args`` mmengine still builds a (then
+        unused) ``FileClient`` at start and at every save, each time warning
+        that it will be deprecated: withhold those warnings."""
+        if self.file_client_args is not None:
+            return contextlib.nullcontext()
+        return withheld_log_records(r'^"(FileClient|HardDiskBackend)" ')

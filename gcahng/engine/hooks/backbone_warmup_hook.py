@@ -6,7 +6,8 @@ from gcahng.registry import HOOKS
 
 @HOOKS.register_module()
 class BackboneWarmupHook(Hook):
-    """Freeze the backbone for the first ``warmup_epochs`` epochs (SPEC §2).
+    """Freeze the backbone for the first ``warmup_epochs`` epochs
+    (docs/algorithm.md §2).
 
     During warm-up only the neck (and the PA proxies, and for GCA-HNG the
     graph head and h₁) learn. The hook sets the model's ``backbone_frozen``

@@ -1,5 +1,3 @@
-import math
-
 import torch
 from mmengine.dist import all_reduce
 from mmengine.hooks import Hook
@@ -16,16 +14,17 @@ class EpochMeanLossHook(Hook):
     iterations of all ranks is written into the model buffer
     ``buffer_name``. The buffer lives in the model's state dict, so it is
     saved with every checkpoint and restored by ``--resume`` and
-    ``load_from``. The factor the model derives from it, ``exp(-c / J̄)``,
-    is logged once per epoch as ``train/<factor_name>``.
+    ``load_from``. The factor the model derives from it, ``exp(-c / J̄)``
+    (the model's own formula, read from its property ``factor_attr``), is
+    logged once per epoch as ``train/<factor_name>``.
 
-    Subclasses fix ``loss_key``, ``buffer_name``, ``coef_name`` (the model
-    attribute holding ``c``) and ``factor_name``.
+    Subclasses fix ``loss_key``, ``buffer_name``, ``factor_attr`` and
+    ``factor_name``.
     """
     priority = 'NORMAL'
     loss_key: str
     buffer_name: str
-    coef_name: str
+    factor_attr: str
     factor_name: str
 
     def __init__(self) -> None:
@@ -54,7 +53,7 @@ class EpochMeanLossHook(Hook):
         all_reduce(totals)
         if totals[1] > 0:
             buffer.fill_(float(totals[0] / totals[1]))
-        factor = math.exp(-getattr(model, self.coef_name) / float(buffer))
+        factor = float(getattr(model, self.factor_attr))
         runner.message_hub.update_scalar(f'train/{self.factor_name}', factor)
         runner.logger.info(
             f'Epoch {runner.epoch}: mean {self.loss_key} = '
@@ -64,19 +63,20 @@ class EpochMeanLossHook(Hook):
 @HOOKS.register_module()
 class HardnessScheduleHook(EpochMeanLossHook):
     """``η = exp(-α / J̄_m)``, ``J̄_m`` the previous epoch's mean ``L_m``
-    (SPEC §4). Feeds ``GCAHNG.avg_metric_loss``."""
+    (docs/algorithm.md §4). Feeds ``GCAHNG.avg_metric_loss``; logs
+    ``GCAHNG.hardness``."""
     loss_key = 'loss_metric'
     buffer_name = 'avg_metric_loss'
-    coef_name = 'hardness_alpha'
+    factor_attr = 'hardness'
     factor_name = 'hardness_eta'
 
 
 @HOOKS.register_module()
 class BalanceFactorHook(EpochMeanLossHook):
     """``ω = exp(-β / J̄_gen)``, ``J̄_gen`` the previous epoch's mean
-    ``L_gen``; ``L_syn`` is weighted by ``1 - ω`` (SPEC §6). Feeds
-    ``GCAHNG.avg_gen_loss``."""
+    ``L_gen``; ``L_syn`` is weighted by ``1 - ω`` (docs/algorithm.md §6).
+    Feeds ``GCAHNG.avg_gen_loss``; logs ``GCAHNG.balance``."""
     loss_key = 'loss_gen'
     buffer_name = 'avg_gen_loss'
-    coef_name = 'balance_beta'
+    factor_attr = 'balance'
     factor_name = 'balance_omega'

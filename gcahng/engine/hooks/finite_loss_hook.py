@@ -4,9 +4,10 @@ import torch
 from mmengine.hooks import Hook
 
 from gcahng.registry import HOOKS
+from gcahng.utils.cli import UserError
 
 
-class NonFiniteLossError(RuntimeError):
+class NonFiniteLossError(UserError, RuntimeError):
     """A loss became NaN or infinite; the run stopped at that iteration."""
 
 

@@ -1,3 +1,4 @@
+from .default_constructor import DefaultOptimWrapperConstructor
 from .multi_optim_wrapper_constructor import MultiOptimWrapperConstructor
 
-__all__ = ['MultiOptimWrapperConstructor']
+__all__ = ['DefaultOptimWrapperConstructor', 'MultiOptimWrapperConstructor']

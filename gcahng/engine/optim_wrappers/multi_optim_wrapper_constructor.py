@@ -3,18 +3,19 @@ from typing import Optional
 
 import torch.nn as nn
 from mmengine.model import is_model_wrapper
-from mmengine.optim import DefaultOptimWrapperConstructor, OptimWrapperDict
+from mmengine.optim import OptimWrapperDict
 
 from gcahng.registry import OPTIM_WRAPPER_CONSTRUCTORS
+from .default_constructor import DefaultOptimWrapperConstructor
 
 
 @OPTIM_WRAPPER_CONSTRUCTORS.register_module()
 class MultiOptimWrapperConstructor:
     """Build an ``OptimWrapperDict`` whose wrappers own named submodules.
 
-    GCA-HNG trains with three optimisers (SPEC §6): ``metric`` (backbone,
-    neck, PA proxies), ``graph`` (the GCL head) and ``cls`` (h₁). Each entry
-    of the config is an ordinary optim-wrapper config (``type``,
+    GCA-HNG trains with three optimisers (docs/algorithm.md §6): ``metric``
+    (backbone, neck, PA proxies), ``graph`` (the GCL head) and ``cls`` (h₁).
+    Each entry of the config is an ordinary optim-wrapper config (``type``,
     ``optimizer``, ``clip_grad``, ``paramwise_cfg``) plus ``modules``, the
     names of the model's children it optimises; ``paramwise_cfg`` keys are
     relative to the model (``'loss_metric.proxies'``), exactly as with a

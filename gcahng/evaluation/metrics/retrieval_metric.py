@@ -45,7 +45,8 @@ def _to_int(label: Any) -> int:
 
 @METRICS.register_module()
 class RetrievalMetric(BaseMetric):
-    """R@K, R-Precision and MAP@R over the embeddings of a dataset (SPEC §8).
+    """R@K, R-Precision and MAP@R over the embeddings of a dataset
+    (docs/algorithm.md §8).
 
     With ``rel(k)`` = 1 if the ``k``-th most cosine-similar gallery item has
     the query's class and ``R`` the number of such gallery items:

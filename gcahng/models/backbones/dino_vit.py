@@ -8,7 +8,7 @@ from gcahng.registry import MODELS
 from .pretrained import load_exactly, load_pretrained_state_dict
 
 #: The official DINO ViT-S/16 backbone (teacher) weights: the DN384
-#: initialisation (SPEC §2).
+#: initialisation (docs/algorithm.md §2).
 DINO_VITS16 = ('https://dl.fbaipublicfiles.com/dino/dino_deitsmall16_pretrain/'
                'dino_deitsmall16_pretrain.pth')
 
@@ -66,7 +66,8 @@ def convert_dino_vit(
 
 @MODELS.register_module()
 class DINOVisionTransformer(VisionTransformer):
-    """mmpretrain's ViT initialised from DINO weights (SPEC §2, DN384).
+    """mmpretrain's ViT initialised from DINO weights (docs/algorithm.md §2,
+    DN384).
 
     Defaults give DINO's ViT-S/16: ``arch='deit-small'`` (384 channels, 12
     layers, 6 heads, MLP 1536), 16-pixel patches, ``qkv_bias``, LayerNorm

@@ -6,14 +6,16 @@ from torchvision.models.googlenet import GoogLeNet as TVGoogLeNet
 from gcahng.registry import MODELS
 from .pretrained import load_exactly, load_pretrained_state_dict
 
-#: torchvision's ImageNet weights (the G512 initialisation, SPEC §2).
+#: torchvision's ImageNet weights (the G512 initialisation, docs/algorithm.md
+#: §2).
 GOOGLENET_IMAGENET = ('https://download.pytorch.org/models/'
                       'googlenet-1378be20.pth')
 
 
 @MODELS.register_module()
 class GoogLeNet(TVGoogLeNet):
-    """torchvision's GoogLeNet (Inception-v1) as a backbone (SPEC §2, G512).
+    """torchvision's GoogLeNet (Inception-v1) as a backbone (docs/algorithm.md
+    §2, G512).
 
     Returns the last inception block's feature map ``(x5b, )``, ``[B, 1024,
     H/32, W/32]``; pooling is the neck's job (``EmbeddingNeck('avg')``, or

@@ -1,8 +1,9 @@
-"""Loading a backbone's pretrained weights, with one clear error (SPEC §2).
+"""Loading a backbone's pretrained weights, with one clear error
+(docs/algorithm.md §2).
 
-The backbones of SPEC §2 start from released weights: torchvision's ImageNet
-ResNet-50 and GoogLeNet, and the DINO ViT-S/16. Each backbone takes a
-``pretrained`` source, which may be
+The backbones of docs/algorithm.md §2 start from released weights:
+torchvision's ImageNet ResNet-50 and GoogLeNet, and the DINO ViT-S/16. Each
+backbone takes a ``pretrained`` source, which may be
 
 * a local file (``'/data/weights/resnet50-0676ba61.pth'``),
 * a URL (``'https://dl.fbaipublicfiles.com/dino/...pth'``), or
@@ -25,14 +26,15 @@ import torch.nn as nn
 from mmengine.runner import CheckpointLoader
 from mmengine.runner.checkpoint import get_torchvision_models
 
+from gcahng.utils.cli import UserError
 from gcahng.utils.safe_globals import UnsafeCheckpointError
 
 #: Prefixes mmengine resolves through torchvision's model URLs.
 TORCHVISION_PREFIXES = ('torchvision://', 'modelzoo://')
 
 
-class PretrainedWeightsError(RuntimeError):
-    """Pretrained backbone weights could not be loaded (SPEC §2).
+class PretrainedWeightsError(UserError, RuntimeError):
+    """Pretrained backbone weights could not be loaded (docs/algorithm.md §2).
 
     Raised (instead of urllib / ``FileNotFoundError`` / unpickling tracebacks)
     by :func:`load_pretrained_state_dict` and :func:`load_exactly`; the

@@ -7,7 +7,7 @@ from gcahng.registry import MODELS
 from .pretrained import load_exactly, load_pretrained_state_dict
 
 #: torchvision's ImageNet ResNet-50 (``IMAGENET1K_V1``,
-#: ``resnet50-0676ba61.pth``): the R512 initialisation (SPEC §2).
+#: ``resnet50-0676ba61.pth``): the R512 initialisation (docs/algorithm.md §2).
 RESNET50_IMAGENET = 'torchvision://resnet50'
 
 
@@ -38,7 +38,8 @@ def convert_torchvision_resnet(
 
 @MODELS.register_module()
 class TorchvisionResNet(ResNet):
-    """mmpretrain's ``ResNet`` initialised from torchvision weights (SPEC §2).
+    """mmpretrain's ``ResNet`` initialised from torchvision weights
+    (docs/algorithm.md §2).
 
     The R512 backbone: ``TorchvisionResNet(depth=50, out_indices=(3, ),
     pretrained='torchvision://resnet50')`` is mmpretrain's ResNet-50 with

@@ -1,4 +1,7 @@
-from .cacai_generator import CACAIGenerator
+from .base import BaseNegativeGenerator
+from .cacai_generator import CACAIGenerator, PairGeometry
 from .hdml_generator import HDMLGenerator
 
-__all__ = ['CACAIGenerator', 'HDMLGenerator']
+__all__ = [
+    'BaseNegativeGenerator', 'CACAIGenerator', 'HDMLGenerator', 'PairGeometry'
+]

@@ -1,14 +1,15 @@
-"""CACAI: correlation-aware channel-adaptive interpolation (SPEC §4)."""
+"""CACAI: correlation-aware channel-adaptive interpolation (docs/algorithm.md
+§4)."""
 from typing import List, NamedTuple, Optional, Union
 
 import torch
-from mmengine.model import BaseModule
 
 from gcahng.registry import MODELS
+from .base import BaseNegativeGenerator
 
 
 class PairGeometry(NamedTuple):
-    """What CACAI needs from ``z`` alone (SPEC §4), for one batch.
+    """What CACAI needs from ``z`` alone (docs/algorithm.md §4), for one batch.
 
     Attributes:
         diff (Tensor): ``c - x`` for every anchor ``x = z_i`` and candidate
@@ -26,13 +27,14 @@ class PairGeometry(NamedTuple):
 
 
 @MODELS.register_module()
-class CACAIGenerator(BaseModule):
-    """Synthesise hard negatives by channel-adaptive interpolation, SPEC §4.
+class CACAIGenerator(BaseNegativeGenerator):
+    """Synthesise hard negatives by channel-adaptive interpolation,
+    docs/algorithm.md §4.
 
-    The batch is in SPEC §1 group order (sample ``i = g·N + n``). For anchor
-    group ``a`` and class slot ``n``: anchor ``x = z_{aN+n}``, positive
-    ``p = z_{((a+1) mod M)N+n}``, ``d⁺ = ‖x - p‖``. For every group ``g``
-    and class slot ``m``: candidate ``c = z_{gN+m}``, ``d⁻ = ‖x - c‖``,
+    The batch is in docs/algorithm.md §1 group order (sample ``i = g·N + n``).
+    For anchor group ``a`` and class slot ``n``: anchor ``x = z_{aN+n}``,
+    positive ``p = z_{((a+1) mod M)N+n}``, ``d⁺ = ‖x - p‖``. For every group
+    ``g`` and class slot ``m``: candidate ``c = z_{gN+m}``, ``d⁻ = ‖x - c‖``,
     ``λ̃ = η·λ_{aN+n, gN+m}`` and::
 
         r = (d⁺ + (d⁻ - d⁺)·λ̃) / d⁻           (one coefficient per channel)
@@ -68,8 +70,9 @@ class CACAIGenerator(BaseModule):
     ``(a, n)``; ``S_a[n, n]`` is a same-class sample, never a negative.
 
     The module has no parameters. It is differentiable w.r.t. ``z`` and
-    ``λ``: stage 1 back-propagates ``L_gen`` through ``λ`` into the graph
-    head; stage 2 passes ``λ.detach()`` (SPEC §6).
+    ``λ``: stage 4 (the generator update) back-propagates ``L_gen`` through
+    ``λ`` into the graph head; stage 2 (the metric update) passes
+    ``λ.detach()`` (docs/algorithm.md §6).
 
     Args:
         interpolation (str): ``'channel'`` (CACAI, ``λ ∈ (0,1)^D`` per pair)
@@ -181,7 +184,7 @@ class CACAIGenerator(BaseModule):
 
         They depend on ``z`` only, so one iteration can compute them once
         and pass them (detached for ``sg(z)``) to both of its calls
-        (SPEC §6 stages 2 and 4).
+        (docs/algorithm.md §6 stages 2 and 4).
 
         Args:
             z (Tensor): ``[B, D]`` in group order, ``B = N·M``.
@@ -204,6 +207,15 @@ class CACAIGenerator(BaseModule):
         pos = dist[torch.arange(m_per, device=z.device), :, nxt]  # [a, n, m]
         d_pos = pos.diagonal(dim1=1, dim2=2).view(m_per, n_cls, 1, 1)
         return PairGeometry(diff, dist, d_pos)
+
+    def pair_geometry(self, z: torch.Tensor, num_classes: int,
+                      num_per_class: int) -> Optional[PairGeometry]:
+        """:meth:`geometry` for ``'random_weighting'``, the fusion that
+        uses it; None for ``'random_pick'``, which interpolates through
+        :meth:`interpolate` and never reads it."""
+        if self.fusion != 'random_weighting':
+            return None
+        return self.geometry(z, num_classes, num_per_class)
 
     def forward(self,
                 z: torch.Tensor,

@@ -4,16 +4,16 @@ from typing import Dict, List, Optional, Tuple, Union
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from mmengine.model import BaseModule
 
 from gcahng.registry import MODELS
-from .cacai_generator import CACAIGenerator
+from .base import BaseNegativeGenerator
+from .cacai_generator import CACAIGenerator, PairGeometry
 
 
 @MODELS.register_module()
-class HDMLGenerator(BaseModule):
+class HDMLGenerator(BaseNegativeGenerator):
     """Single-coefficient interpolation followed by a generator network,
-    SPEC §4 ablation "generator-based" (paper Table 8).
+    docs/algorithm.md §4 ablation "generator-based" (paper Table 8).
 
     The negatives are ``S = G(ẑ)``: ``ẑ`` is CACAI with HDML's single
     coefficient (``λ ≡ 1``, so ``r = (d⁺ + (d⁻ - d⁺)·η) / d⁻`` is one scalar
@@ -23,15 +23,15 @@ class HDMLGenerator(BaseModule):
 
         G(x) = W₂ · ReLU(W₁ x + b₁) + b₂
 
-    ``G`` is trained in SPEC §6 stage 4 together with the graph head (it
-    belongs to the ``graph`` optimiser) by ``L_gen`` plus HDML's
+    ``G`` is trained in docs/algorithm.md §6 stage 4 together with the graph
+    head (it belongs to the ``graph`` optimiser) by ``L_gen`` plus HDML's
     reconstruction loss on the real embeddings,
     ``L_recon = w · mean_i ‖G(z_i) - z_i‖² / D`` (returned by
     :meth:`forward` as ``loss_recon``), which keeps the generated negatives
     on the embedding manifold.
 
-    The SPEC names the ablation but not the network. Our reading, documented
-    here: HDML's generator maps the augmented embedding back to the
+    The paper names the ablation but not the network. Our reading,
+    documented here: HDML's generator maps the augmented embedding back to the
     backbone's feature space and re-embeds it; the GCA-HNG losses act on
     embeddings, so ``G`` maps embedding to embedding (width ``D`` in and
     out, hidden width ``hidden_dim``) and the reconstruction target is the
@@ -66,6 +66,11 @@ class HDMLGenerator(BaseModule):
             nn.Linear(hidden_dim, embed_dim))
         self.loss_recon_weight = loss_recon_weight
 
+    def pair_geometry(self, z: torch.Tensor, num_classes: int,
+                      num_per_class: int) -> Optional[PairGeometry]:
+        """The interpolator's :meth:`CACAIGenerator.pair_geometry`."""
+        return self.interpolator.pair_geometry(z, num_classes, num_per_class)
+
     def forward(
         self,
         z: torch.Tensor,
@@ -74,21 +79,22 @@ class HDMLGenerator(BaseModule):
         num_classes: int,
         num_per_class: int,
         generator: Optional[torch.Generator] = None,
-        fusion_weights: Optional[torch.Tensor] = None
+        fusion_weights: Optional[torch.Tensor] = None,
+        geometry: Optional[PairGeometry] = None
     ) -> Tuple[torch.Tensor, Dict[str, torch.Tensor]]:
         """Generated negatives and the reconstruction loss.
 
         Args:
             z (Tensor): ``[B, D]`` in group order, ``B = N·M``.
             lambdas (Tensor, optional): Ignored (single coefficient).
-            hardness, num_classes, num_per_class, generator, fusion_weights:
-                As in :meth:`CACAIGenerator.forward`.
+            hardness, num_classes, num_per_class, generator, fusion_weights,
+                geometry: As in :meth:`CACAIGenerator.forward`.
 
         Returns:
             tuple: ``S [M, N, N, D]`` and ``dict(loss_recon=L_recon)``.
         """
         zhat = self.interpolator(z, None, hardness, num_classes, num_per_class,
-                                 generator, fusion_weights)
+                                 generator, fusion_weights, geometry)
         b, d = z.shape
         # one pass through G for the negatives and the reconstruction
         out = self.net(torch.cat([zhat.reshape(-1, d), z]))

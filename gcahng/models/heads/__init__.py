@@ -1,3 +1,3 @@
-from .gcl_head import GCLHead, correlation_edges
+from .gcl_head import GCLHead
 
-__all__ = ['GCLHead', 'correlation_edges']
+__all__ = ['GCLHead']

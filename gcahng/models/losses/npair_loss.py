@@ -1,4 +1,4 @@
-"""NP+ (modified N-pair) metric loss, SPEC §5."""
+"""NP+ (modified N-pair) metric loss, docs/algorithm.md §5."""
 from typing import Optional
 
 import torch
@@ -7,20 +7,16 @@ import torch.nn.functional as F
 
 from gcahng.registry import MODELS
 from ..utils import group_layout
-
-
-def _fp32(x: torch.Tensor) -> torch.Tensor:
-    """``x`` in at least float32 (half precision upcast, float64 kept)."""
-    return x if x.dtype in (torch.float32, torch.float64) else x.float()
+from .utils import fp32
 
 
 @MODELS.register_module()
 class NPairLoss(nn.Module):
-    """NP+, the modified N-pair loss ``L_m`` (SPEC §5).
+    """NP+, the modified N-pair loss ``L_m`` (docs/algorithm.md §5).
 
-    With ``z`` in SPEC §1 group order (``G_g = z[gN:(g+1)N]``), anchors
-    ``A = G_0`` and soft targets ``T`` = row-normalised label equality of the
-    ``N`` class slots::
+    With ``z`` in docs/algorithm.md §1 group order (``G_g = z[gN:(g+1)N]``),
+    anchors ``A = G_0`` and soft targets ``T`` = row-normalised label equality
+    of the ``N`` class slots::
 
         L = (1/(M-1)) Σ_{k=1}^{M-1} CE(A·G_kᵀ, T)
             + 0.25·ρ·Σ_{g=0}^{M-1} ‖G_g‖²/N
@@ -68,11 +64,11 @@ class NPairLoss(nn.Module):
         groups = z.view(m_per, n_cls, -1)
         slot = labels.reshape(-1)[:n_cls]
         logits = torch.einsum('nd,kmd->knm', groups[0], groups[1:])
-        log_prob = F.log_softmax(_fp32(logits), dim=-1)
+        log_prob = F.log_softmax(fp32(logits), dim=-1)
         target = (slot.view(-1, 1) == slot.view(1, -1)).to(log_prob.dtype)
         target = target / target.sum(dim=1, keepdim=True)
         ce = -(target * log_prob).sum(-1).mean()
-        reg = _fp32(groups).pow(2).sum() / n_cls
+        reg = fp32(groups).pow(2).sum() / n_cls
         return self.loss_weight * (ce + 0.25 * self.reg_weight * reg)
 
     def extra_repr(self) -> str:

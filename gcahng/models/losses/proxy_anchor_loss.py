@@ -1,4 +1,4 @@
-"""Proxy Anchor metric loss (Kim et al., CVPR 2020), SPEC §5."""
+"""Proxy Anchor metric loss (Kim et al., CVPR 2020), docs/algorithm.md §5."""
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -17,7 +17,7 @@ def _log1p_sum_exp(logits: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
 
 @MODELS.register_module()
 class ProxyAnchorLoss(nn.Module):
-    """Proxy Anchor loss ``L_m`` (Kim et al., CVPR 2020; SPEC §5).
+    """Proxy Anchor loss ``L_m`` (Kim et al., CVPR 2020; docs/algorithm.md §5).
 
     With ``s(x, p)`` the cosine similarity, ``P⁺`` the proxies with at least
     one positive in the batch, ``X_p⁺`` / ``X_p⁻`` the batch samples of /

@@ -1,20 +1,17 @@
-"""``L_sim``: keep synthetic negatives near their anchor, SPEC §5."""
+"""``L_sim``: keep synthetic negatives near their anchor, docs/algorithm.md
+§5."""
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
 from gcahng.registry import MODELS
-
-
-def _fp32(x: torch.Tensor) -> torch.Tensor:
-    """``x`` in at least float32 (half precision upcast, float64 kept)."""
-    return x if x.dtype in (torch.float32, torch.float64) else x.float()
+from .utils import fp32
 
 
 @MODELS.register_module()
 class SimilarityLoss(nn.Module):
     """``L_sim = w·mean_{a,n,m} (1 - cos(A_a[n], S_a[n, m]))·[m ≠ n]``
-    (SPEC §5, stage 1).
+    (docs/algorithm.md §5; a term of ``L_gen``, stage 4 of §6).
 
     The mean runs over all ``M·N·N`` entries (the masked ``m = n`` ones
     count as zeros, as in the reference). The mask is exactly the same-class
@@ -23,11 +20,12 @@ class SimilarityLoss(nn.Module):
     reference vector ``l_sim_raw`` agrees with the correct mask.
 
     Args:
-        loss_weight (float): ``w_sim``.
+        loss_weight (float): ``w_sim`` (20, the reference value; the
+            default of :class:`GCAHNG`'s ``loss_sim``).
         eps (float): ``eps`` of the cosine similarity.
     """
 
-    def __init__(self, loss_weight: float = 1.0, eps: float = 1e-8) -> None:
+    def __init__(self, loss_weight: float = 20.0, eps: float = 1e-8) -> None:
         super().__init__()
         self.loss_weight = loss_weight
         self.eps = eps
@@ -36,9 +34,9 @@ class SimilarityLoss(nn.Module):
                 synthetic: torch.Tensor) -> torch.Tensor:
         """``z [B, D]`` (group order), ``S [M, N, N, D]`` -> scalar."""
         m_per, n_cls = synthetic.shape[:2]
-        anchors = _fp32(z.view(m_per, n_cls, 1, -1))
+        anchors = fp32(z.view(m_per, n_cls, 1, -1))
         cos = F.cosine_similarity(
-            anchors, _fp32(synthetic), dim=-1, eps=self.eps)
+            anchors, fp32(synthetic), dim=-1, eps=self.eps)
         off_diag = ~torch.eye(n_cls, dtype=torch.bool, device=z.device)
         loss = ((1.0 - cos) * off_diag).mean()
         return self.loss_weight * loss

@@ -1,4 +1,5 @@
-"""``L_cls``: h₁'s cross-entropy on the synthetic negatives, SPEC §5."""
+"""``L_cls``: h₁'s cross-entropy on the synthetic negatives, docs/algorithm.md
+§5."""
 from typing import Callable, Optional, Union
 
 import torch
@@ -6,16 +7,13 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from gcahng.registry import MODELS
-
-
-def _fp32(x: torch.Tensor) -> torch.Tensor:
-    """``x`` in at least float32 (half precision upcast, float64 kept)."""
-    return x if x.dtype in (torch.float32, torch.float64) else x.float()
+from .utils import fp32
 
 
 @MODELS.register_module()
 class SynthClassificationLoss(nn.Module):
-    """``L_cls = w·mean_{a,n,m} CE(h₁(S_a[n, m]), y_m)`` (SPEC §5, stage 1).
+    """``L_cls = w·mean_{a,n,m} CE(h₁(S_a[n, m]), y_m)`` (docs/algorithm.md §5;
+    a term of ``L_gen``, stage 4 of §6).
 
     Every entry ``S_a[n, m]`` (the ``m = n`` ones included, as in the
     reference) is labelled with the class ``y_m`` of slot ``m``. Gradients
@@ -53,7 +51,7 @@ class SynthClassificationLoss(nn.Module):
         slots = labels.reshape(-1)[:n_cls].long()
         target = slots.expand(logits.shape[:-1])
         loss = F.cross_entropy(
-            _fp32(logits.reshape(-1, logits.size(-1))), target.reshape(-1))
+            fp32(logits.reshape(-1, logits.size(-1))), target.reshape(-1))
         return self.loss_weight * loss
 
     def extra_repr(self) -> str:

@@ -1,4 +1,4 @@
-"""``L_syn``: the N-pair loss on synthetic negatives, SPEC §5."""
+"""``L_syn``: the N-pair loss on synthetic negatives, docs/algorithm.md §5."""
 from typing import Optional
 
 import torch
@@ -6,16 +6,13 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from gcahng.registry import MODELS
-
-
-def _fp32(x: torch.Tensor) -> torch.Tensor:
-    """``x`` in at least float32 (half precision upcast, float64 kept)."""
-    return x if x.dtype in (torch.float32, torch.float64) else x.float()
+from .utils import fp32
 
 
 @MODELS.register_module()
 class SyntheticPairLoss(nn.Module):
-    """``L_syn`` (SPEC §5): an N-pair loss whose negatives are CACAI's.
+    """``L_syn`` (docs/algorithm.md §5): an N-pair loss whose negatives are
+    CACAI's.
 
     For each anchor group ``a`` (``A_a = G_a``, positives
     ``P = G_{(a+1) mod M}``): ``T[n, m] = S_a[n, m]`` for ``m ≠ n`` and
@@ -37,7 +34,7 @@ class SyntheticPairLoss(nn.Module):
         reg_weight (float): ``ρ`` (3e-3).
         loss_weight (float): Multiplier of the loss.
         cosine_scale (float, optional): ``s`` of the cosine form; None (the
-            SPEC form) uses dot products.
+            docs/algorithm.md form) uses dot products.
     """
 
     def __init__(self,
@@ -68,17 +65,17 @@ class SyntheticPairLoss(nn.Module):
         labels = torch.arange(n_cls, device=z.device).repeat(m_per)
         if self.cosine_scale is not None:
             logits = self.cosine_scale * torch.einsum(
-                'and,anmd->anm', F.normalize(_fp32(groups), dim=-1),
-                F.normalize(_fp32(targets), dim=-1))
+                'and,anmd->anm', F.normalize(fp32(groups), dim=-1),
+                F.normalize(fp32(targets), dim=-1))
             ce = F.cross_entropy(logits.reshape(-1, n_cls), labels)
             return self.loss_weight * ce
         logits = torch.einsum('and,anmd->anm', groups, targets)
         ce = F.cross_entropy(
-            _fp32(logits.reshape(-1, n_cls)), labels, reduction='none')
+            fp32(logits.reshape(-1, n_cls)), labels, reduction='none')
         ce = ce.view(m_per, n_cls).mean(dim=1)
         reg = (
-            _fp32(groups).pow(2).sum(dim=(1, 2)) / n_cls +
-            _fp32(targets).pow(2).sum(dim=(1, 2, 3)) / n_cls**2)
+            fp32(groups).pow(2).sum(dim=(1, 2)) / n_cls +
+            fp32(targets).pow(2).sum(dim=(1, 2, 3)) / n_cls**2)
         loss = (ce + 0.25 * self.reg_weight * reg).mean()
         return self.loss_weight * loss
 

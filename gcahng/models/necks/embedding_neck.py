@@ -9,7 +9,7 @@ from gcahng.registry import MODELS
 
 @MODELS.register_module()
 class EmbeddingNeck(BaseModule):
-    """Pooling, then ``BatchNorm1d(C) -> Linear(C, D)`` (SPEC §2).
+    """Pooling, then ``BatchNorm1d(C) -> Linear(C, D)`` (docs/algorithm.md §2).
 
     ``z = W · BN(pool(F)) + b``, no L2 normalisation (the losses and the
     metric normalise where they need to).

@@ -62,21 +62,22 @@ def _unwrapped_child_keys(module: nn.Module, state_dict: dict, prefix: str,
 class DMLRetriever(BaseModel):
     """The metric model: ``z = neck(backbone(x))`` trained by ``L_m``.
 
-    This is the feature extractor of SPEC §2 and, trained alone, the
-    "Baseline" of the paper's tables. Evaluation (``predict``) returns the
-    raw embedding; the retrieval metric L2-normalises it (SPEC §8).
+    This is the feature extractor of docs/algorithm.md §2 and, trained alone,
+    the "Baseline" of the paper's tables. Evaluation (``predict``) returns the
+    raw embedding; the retrieval metric L2-normalises it (docs/algorithm.md
+    §8).
 
     Args:
         backbone (dict): Backbone config, e.g. mmpretrain ``ResNet``.
         neck (dict): ``EmbeddingNeck`` config.
         loss_metric (dict): ``L_m``: ``NPairLoss`` or ``ProxyAnchorLoss``,
-            called as ``loss_metric(z, labels)`` with ``z`` in SPEC §1 group
-            order.
+            called as ``loss_metric(z, labels)`` with ``z`` in
+            docs/algorithm.md §1 group order.
         data_preprocessor (dict, optional): Defaults to mmpretrain's
             ``ClsDataPreprocessor`` with ImageNet mean/std.
         frozen_bn2d (bool): Keep the backbone's BatchNorm layers in eval
-            mode with their affine parameters frozen (SPEC §2: R512 on
-            CUB/Cars196).
+            mode with their affine parameters frozen (docs/algorithm.md §2:
+            R512 on CUB/Cars196).
         global_batch (bool): With several processes, train on one global
             ``N × M`` batch split over the ranks (``docs/algorithm.md`` §9):
             the embeddings and labels are gathered, every loss runs on the
@@ -197,7 +198,7 @@ class DMLRetriever(BaseModel):
 
     def loss(self, inputs: torch.Tensor,
              data_samples: List[DataSample]) -> Dict[str, torch.Tensor]:
-        """``L_m(z, y)`` for a batch in SPEC §1 group order."""
+        """``L_m(z, y)`` for a batch in docs/algorithm.md §1 group order."""
         z = self.extract_feat(inputs)
         labels = labels_of(data_samples, z.device)
         batch, labels = self.gather_labels(labels)

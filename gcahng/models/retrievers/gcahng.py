@@ -1,6 +1,5 @@
-import math
 from contextlib import nullcontext
-from typing import Dict, List, Optional, Sequence, Tuple, Union
+from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn as nn
@@ -8,36 +7,76 @@ import torch.nn.functional as F
 from mmengine.optim import AmpOptimWrapper, OptimWrapper, OptimWrapperDict
 
 from gcahng.registry import MODELS
-from ..generators.cacai_generator import PairGeometry
+from ..generators.base import PairGeometryLike
 from ..utils import frozen_parameters, group_layout
 from .dml_retriever import DMLRetriever, labels_of
 
-#: ``J̄`` before the first epoch has ended (SPEC §4, §6): η ≈ 1, ω ≈ 1.
+#: ``J̄`` before the first epoch has ended (docs/algorithm.md §4, §6):
+#: η ≈ 1, ω ≈ 1.
 INITIAL_EPOCH_LOSS = 1e6
+
+
+def epoch_factor(coef: float,
+                 mean_loss: torch.Tensor,
+                 complement: bool = False) -> torch.Tensor:
+    """``exp(-c / J̄)``, the form of both epoch schedules
+    (docs/algorithm.md §4, §6): the hardness ``η`` (``c = α``,
+    ``J̄ = J̄_m``) and the balance factor ``ω`` (``c = β``, ``J̄ = J̄_gen``).
+
+    ``complement=True`` gives ``1 - exp(-c / J̄)`` (``L_syn``'s weight
+    ``1 - ω``), computed as ``-expm1`` so that it keeps its precision where
+    ``ω`` is close to 1. The result stays on ``mean_loss``'s device, in its
+    dtype.
+    """
+    exponent = -coef / mean_loss
+    return -torch.expm1(exponent) if complement else torch.exp(exponent)
+
+
+class HardNegatives(NamedTuple):
+    """What :meth:`GCAHNG.hard_negatives` produces for one batch.
+
+    Attributes:
+        synthetic (Tensor): ``S [M, N, N, D]``, ``S[a, n, m]`` the negative
+            of class ``m`` for anchor ``(a, n)``.
+        lambdas (Tensor): The graph head's ``λ [B, B, D]``.
+        node_logits (Tensor): The graph head's ``o [B, C]``.
+        losses (dict): The generator's own losses (``loss_recon`` of
+            :class:`HDMLGenerator`; empty for CACAI).
+    """
+    synthetic: torch.Tensor
+    lambdas: torch.Tensor
+    node_logits: torch.Tensor
+    losses: Dict[str, torch.Tensor]
 
 
 @MODELS.register_module()
 class GCAHNG(DMLRetriever):
     """GCA-HNG: the metric model trained with globally correlation-aware
-    hard negatives (SPEC §3-§6).
+    hard negatives (docs/algorithm.md §3-§6).
 
-    One ``train_step`` is SPEC §6, with three optimiser wrappers
+    One ``train_step`` is the iteration of docs/algorithm.md §6, with three
+    optimiser wrappers
     ``metric`` (backbone, neck, ``loss_metric``'s proxies), ``graph``
     (``graph_head``) and ``cls`` (``classifier``, i.e. h₁):
 
     1. ``z = f(x)``; ``(o, λ) = GCL(z, y)``; ``S = CACAI(z, sg(λ), η)``.
-    2. ``L_stage2 = L_m + (1 - ω)·L_syn + L_gce``; backward, clip, step
-       ``metric`` and ``graph``.
+    2. Stage 2, the metric update: ``L_stage2 = L_m + (1 - ω)·L_syn +
+       L_gce``; backward, clip, step ``metric`` and ``graph``.
     3. ``10·CE(h₁(sg(z)), y)``; step ``cls``.
-    4. ``(·, λ) = GCL(sg(z), y)`` with the just-updated head; ``S``;
-       ``L_gen = 0.5·(L_cls + L_sim + L_div)``; backward, clip, step
-       ``graph`` only. h₁'s gradients from ``L_cls`` are dropped: the
-       h₁ loss is the only one that updates it (SPEC §5).
+    4. Stage 4, the generator update: ``(·, λ) = GCL(sg(z), y)`` with the
+       just-updated head; ``S``; ``L_gen = 0.5·(L_cls + L_sim + L_div)``;
+       backward, clip, step ``graph`` only. h₁'s gradients from ``L_cls``
+       are dropped: the h₁ loss is the only one that updates it
+       (docs/algorithm.md §5).
 
-    ``η = exp(-α / J̄_m)`` and ``ω = exp(-β / J̄_gen)`` come from the
-    buffers ``avg_metric_loss`` and ``avg_gen_loss`` (1e6 until the first
-    epoch ends), which ``HardnessScheduleHook`` and ``BalanceFactorHook``
-    set at each epoch end. Being buffers, they are saved in checkpoints and
+    Steps 1 and 4 are :meth:`hard_negatives`, the one call that produces a
+    batch's negatives (the analysis tools use it too).
+
+    ``η = exp(-α / J̄_m)`` and ``ω = exp(-β / J̄_gen)`` (:func:`epoch_factor`,
+    read as :attr:`hardness` and :attr:`balance`) come from the buffers
+    ``avg_metric_loss`` and ``avg_gen_loss`` (1e6 until the first epoch
+    ends), which ``HardnessScheduleHook`` and ``BalanceFactorHook`` set at
+    each epoch end. Being buffers, they are saved in checkpoints and
     restored on resume.
 
     Ablations (paper Tables 3, 4, 6): ``generate=False`` is "Baseline +
@@ -56,14 +95,17 @@ class GCAHNG(DMLRetriever):
             samples, ``docs/algorithm.md`` §9).
         graph_head (dict): ``GCLHead`` config (its ``num_classes`` is the
             number of training classes).
-        generator (dict): ``CACAIGenerator`` (or ``HDMLGenerator``) config.
+        generator (dict): ``CACAIGenerator`` (or ``HDMLGenerator``, any
+            :class:`~gcahng.models.generators.BaseNegativeGenerator`) config.
         loss_syn (dict): ``SyntheticPairLoss`` config (``L_syn``).
-        loss_cls (dict, optional): ``SynthClassificationLoss`` (``L_cls``,
-            weight 20).
+        loss_cls (dict, optional): ``SynthClassificationLoss`` (``L_cls``).
         loss_sim (dict, optional): ``SimilarityLoss`` (``L_sim``, weight
             ``w_sim``).
         loss_div (dict, optional): ``DiversityLoss`` (``L_div``, weight
-            ``0.01·w_div``).
+            ``0.01·w_div``). The default weights of the three ``L_gen``
+            terms are those of the loss classes (20, 20 and 0.6, the
+            reference values for NP+); a config sets ``loss_weight`` to
+            change them.
         hardness_alpha (float): ``α`` of the hardness factor η.
         balance_beta (float): ``β`` of the balance factor ω.
         loss_gce_weight (float): Weight of ``L_gce`` (1 in the reference).
@@ -71,12 +113,12 @@ class GCAHNG(DMLRetriever):
         loss_gen_weight (float): Factor of ``L_gen`` (0.5).
         generate (bool): False gives the "Baseline + GNN" ablation.
         hng_geometry (str): The embedding that the graph head, CACAI, h₁,
-            ``L_syn`` and ``L_gen`` see. ``'euclidean'`` (SPEC, the authors'
-            NP+ code): the un-normalised ``z``. ``'cosine'``: ``s·z/‖z‖``
-            with ``s = hng_scale``, for metric losses defined on cosine
-            similarity (Proxy Anchor), whose embeddings have a free,
+            ``L_syn`` and ``L_gen`` see. ``'euclidean'`` (docs/algorithm.md,
+            the authors' NP+ code): the un-normalised ``z``. ``'cosine'``:
+            ``s·z/‖z‖`` with ``s = hng_scale``, for metric losses defined on
+            cosine similarity (Proxy Anchor), whose embeddings have a free,
             uncontrolled norm; ``L_m`` always sees ``z``. See
-            ``docs/algorithm.md`` ("GCA-HNG with a proxy loss").
+            docs/algorithm.md §7 ("GCA-HNG with a proxy loss").
         hng_scale (float): ``s`` of ``hng_geometry='cosine'``.
     """
 
@@ -88,11 +130,9 @@ class GCAHNG(DMLRetriever):
                  generator: dict = dict(type='CACAIGenerator'),
                  loss_syn: dict = dict(type='SyntheticPairLoss'),
                  loss_cls: Optional[dict] = dict(
-                     type='SynthClassificationLoss', loss_weight=20.0),
-                 loss_sim: Optional[dict] = dict(
-                     type='SimilarityLoss', loss_weight=20.0),
-                 loss_div: Optional[dict] = dict(
-                     type='DiversityLoss', loss_weight=0.6),
+                     type='SynthClassificationLoss'),
+                 loss_sim: Optional[dict] = dict(type='SimilarityLoss'),
+                 loss_div: Optional[dict] = dict(type='DiversityLoss'),
                  hardness_alpha: float = 5.0,
                  balance_beta: float = 20.0,
                  loss_gce_weight: float = 1.0,
@@ -141,25 +181,28 @@ class GCAHNG(DMLRetriever):
         self.register_buffer('avg_gen_loss', torch.tensor(INITIAL_EPOCH_LOSS))
 
     # ------------------------------------------------------------------
-    # schedules (SPEC §4, §6)
+    # schedules (docs/algorithm.md §4, §6)
     @property
     def hardness(self) -> float:
         """``η = exp(-α / J̄_m)``."""
-        return math.exp(-self.hardness_alpha / float(self.avg_metric_loss))
+        return float(
+            epoch_factor(self.hardness_alpha, self.avg_metric_loss.double()))
 
     @property
     def balance(self) -> float:
         """``ω = exp(-β / J̄_gen)``; ``L_syn`` is weighted by ``1 - ω``."""
-        return math.exp(-self.balance_beta / float(self.avg_gen_loss))
+        return float(
+            epoch_factor(self.balance_beta, self.avg_gen_loss.double()))
 
     def _hardness_tensor(self) -> torch.Tensor:
         """:attr:`hardness` as a tensor on the buffers' device: no
         device-to-host copy (a GPU synchronisation) inside ``train_step``."""
-        return torch.exp(-self.hardness_alpha / self.avg_metric_loss)
+        return epoch_factor(self.hardness_alpha, self.avg_metric_loss)
 
     def _syn_weight_tensor(self) -> torch.Tensor:
         """``1 - ω`` as a tensor (see :meth:`_hardness_tensor`)."""
-        return -torch.expm1(-self.balance_beta / self.avg_gen_loss)
+        return epoch_factor(
+            self.balance_beta, self.avg_gen_loss, complement=True)
 
     def hng_view(self, z: torch.Tensor) -> torch.Tensor:
         """The embedding the hard-negative machinery works on (see
@@ -169,58 +212,73 @@ class GCAHNG(DMLRetriever):
         return z
 
     # ------------------------------------------------------------------
-    def synthesize(
-        self,
-        z: torch.Tensor,
-        lambdas: Optional[torch.Tensor],
-        num_classes: int,
-        num_per_class: int,
-        geometry: Optional[PairGeometry] = None,
-        generator: Optional[torch.Generator] = None,
-        train_generator: bool = True
-    ) -> Tuple[torch.Tensor, Dict[str, torch.Tensor]]:
-        """Synthetic negatives ``S [M, N, N, D]`` at the current hardness.
+    def hard_negatives(self,
+                       z: torch.Tensor,
+                       labels: torch.Tensor,
+                       layout: Optional[Tuple[int, int]] = None,
+                       geometry: Optional[PairGeometryLike] = None,
+                       generator: Optional[torch.Generator] = None,
+                       update_generator: bool = True) -> HardNegatives:
+        """A batch's synthetic negatives at the current hardness:
+        ``(o, λ) = GCL(z, y)``, ``S = G(z, λ, η)`` (docs/algorithm.md §3,
+        §4; steps 1 and 4 of §6).
 
         Args:
-            z, lambdas, num_classes, num_per_class: As in
-                :meth:`CACAIGenerator.forward`.
-            geometry (PairGeometry, optional): :meth:`CACAIGenerator.geometry`
-                of ``z``, reused between the two stages of an iteration.
+            z (Tensor): ``[B, D]`` in group order (docs/algorithm.md §1), in
+                the view the graph head works on (:meth:`hng_view`; pass
+                ``z.detach()`` for ``sg(z)``).
+            labels (Tensor): ``[B]`` class ids on ``z``'s device.
+            layout (tuple, optional): ``(N, M)`` of the batch; checked from
+                ``labels`` (:func:`group_layout`) when None.
+            geometry (optional): The generator's
+                :meth:`~BaseNegativeGenerator.pair_geometry` of ``z``,
+                reused between the two stages of an iteration; computed by
+                the generator when None.
             generator (torch.Generator, optional): Source of the random
                 fusion weights.
-            train_generator (bool): False in stage 2: a generator with
-                parameters (:class:`HDMLGenerator`) then runs as a fixed
-                function, its parameters frozen and outside its DDP wrapper,
-                so ``L_syn`` trains the metric model only.
+            update_generator (bool): False in stage 2, the metric update:
+                only ``sg(λ)`` is used (the head's last edge step and
+                ``λ`` read-out run without autograd), and a generator with
+                parameters (:class:`HDMLGenerator`) runs as a fixed
+                function, its parameters frozen and outside its DDP
+                wrapper, so ``L_syn`` trains the metric model only.
 
         Returns:
-            tuple: ``S`` and the generator's own losses (``loss_recon`` of
-            :class:`HDMLGenerator`; empty for CACAI).
+            HardNegatives: ``S``, ``λ``, ``o`` and the generator's own
+            losses.
         """
+        n, m = group_layout(labels) if layout is None else layout
+        node_logits, lambdas = self.graph_head(
+            z, labels, lambda_grad=update_generator)
+        if not update_generator:
+            lambdas = lambdas.detach()
         module = self.generator
         kwargs = {} if geometry is None else dict(geometry=geometry)
         frozen = nullcontext()
-        if not train_generator:
+        if not update_generator:
             module = getattr(module, 'module', module)  # no DDP reducer
             frozen = frozen_parameters(module)
         with frozen:
-            out = module(z, lambdas, self._hardness_tensor(), num_classes,
-                         num_per_class, generator, **kwargs)
-        return out if isinstance(out, tuple) else (out, {})
+            out = module(z, lambdas, self._hardness_tensor(), n, m, generator,
+                         **kwargs)
+        synthetic, losses = out if isinstance(out, tuple) else (out, {})
+        return HardNegatives(synthetic, lambdas, node_logits, losses)
 
-    def _geometry(self, z: torch.Tensor, n: int,
-                  m: int) -> Optional[PairGeometry]:
-        """CACAI's pair geometry of ``z``, computed once per iteration and
-        shared by stages 2 and 4 (it depends on ``z`` only); None for a
-        generator without one."""
-        geometry = getattr(self.generator, 'geometry', None)
-        return geometry(z, n, m) if callable(geometry) else None
+    def _pair_geometry(self, z: torch.Tensor, n: int,
+                       m: int) -> Optional[PairGeometryLike]:
+        """The generator's pair geometry of ``z``, computed once per
+        iteration and shared by stages 2 and 4 (it depends on ``z`` only);
+        None when the generator does not use one (e.g. CACAI's
+        ``'random_pick'`` fusion)."""
+        module = getattr(self.generator, 'module', self.generator)  # DDP
+        return module.pair_geometry(z, n, m)
 
     def loss_gen(self, z: torch.Tensor, labels: torch.Tensor,
                  synthetic: torch.Tensor,
                  lambdas: torch.Tensor) -> Dict[str, torch.Tensor]:
-        """The stage-1 terms ``L_cls``, ``L_sim``, ``L_div`` (SPEC §5),
-        each already multiplied by ``0.5`` so that they sum to ``L_gen``."""
+        """The stage-4 terms ``L_cls``, ``L_sim``, ``L_div``
+        (docs/algorithm.md §5), each already multiplied by ``0.5`` so that
+        they sum to ``L_gen``."""
         n = synthetic.size(1)
         losses = {}
         if self.loss_cls is not None:
@@ -234,7 +292,8 @@ class GCAHNG(DMLRetriever):
 
     def train_step(self, data: Union[dict, tuple, list],
                    optim_wrapper: OptimWrapperDict) -> Dict[str, torch.Tensor]:
-        """One SPEC §6 iteration; returns the log variables."""
+        """One iteration (docs/algorithm.md §6); returns the log
+        variables."""
         data = self.data_preprocessor(data, True)
         inputs, data_samples = data['inputs'], data['data_samples']
         ow_metric, ow_graph = optim_wrapper['metric'], optim_wrapper['graph']
@@ -251,7 +310,8 @@ class GCAHNG(DMLRetriever):
             group_layout(labels) if batch is None else
             (batch.num_classes, batch.num_per_class))
 
-        # Stage 2: metric model and graph head on the real batch.
+        # Stage 2, the metric update: metric model and graph head on the
+        # real batch.
         with ow_metric.optim_context(self):
             z_metric = self.extract_feat(inputs)
             if batch is not None:
@@ -260,16 +320,19 @@ class GCAHNG(DMLRetriever):
             z = self.hng_view(z_metric)
             # λ is only used detached here: its last edge step and read-out
             # run without autograd (same values)
-            node_logits, lambdas = self.graph_head(
-                z, labels, lambda_grad=False)
+            if self.generate:
+                geometry = self._pair_geometry(z, n, m)
+                negatives = self.hard_negatives(
+                    z, labels, (n, m), geometry, update_generator=False)
+                node_logits = negatives.node_logits
+                synthetic = negatives.synthetic
+            else:
+                node_logits, _ = self.graph_head(z, labels, lambda_grad=False)
             stage2 = dict(
                 loss_metric=self.loss_metric(z_metric, labels),
                 loss_gce=self.loss_gce_weight *
                 F.cross_entropy(node_logits.float(), labels))
             if self.generate:
-                geometry = self._geometry(z, n, m)
-                synthetic, _ = self.synthesize(
-                    z, lambdas.detach(), n, m, geometry, train_generator=False)
                 stage2['loss_syn'] = self._syn_weight_tensor() * \
                     self.loss_syn(z, synthetic)
         backward_shared(sum(stage2.values()), [ow_metric, ow_graph])
@@ -283,7 +346,7 @@ class GCAHNG(DMLRetriever):
         if not self.generate:
             return log_vars
 
-        # Stage 3: h₁ on the real, detached embeddings.
+        # Step 3: h₁ on the real, detached embeddings.
         ow_cls = optim_wrapper['cls']
         z_real = z.detach()
         with ow_cls.optim_context(self):
@@ -292,16 +355,17 @@ class GCAHNG(DMLRetriever):
         ow_cls.update_params(loss_h1)
         ow_graph.zero_grad()
 
-        # Stage 4: the updated graph head learns to generate (with its own
-        # optimiser state when the config has a 'gen' wrapper).
+        # Stage 4, the generator update: the updated graph head learns to
+        # generate (with its own optimiser state when the config has a
+        # 'gen' wrapper).
         ow_gen = optim_wrapper['gen'] if 'gen' in optim_wrapper else ow_graph
         with ow_gen.optim_context(self):
-            _, lambdas = self.graph_head(z_real, labels)
-            synthetic, gen_aux = self.synthesize(
-                z_real, lambdas, n, m,
+            negatives = self.hard_negatives(
+                z_real, labels, (n, m),
                 None if geometry is None else geometry.detach())
-            gen = self.loss_gen(z_real, labels, synthetic, lambdas)
-            gen.update(gen_aux)
+            lambdas = negatives.lambdas
+            gen = self.loss_gen(z_real, labels, negatives.synthetic, lambdas)
+            gen.update(negatives.losses)
             loss_gen = sum(gen.values())
         ow_gen.update_params(loss_gen)  # also zeroes the head's gradients
         ow_cls.zero_grad()

@@ -4,7 +4,7 @@ import torch
 
 
 def group_layout(labels: torch.Tensor) -> Tuple[int, int]:
-    """``(N, M)`` of a batch in SPEC §1 group order, checked.
+    """``(N, M)`` of a batch in docs/algorithm.md §1 group order, checked.
 
     Group ``g`` holds one sample of each of the ``N`` classes in the same
     class order, so ``labels.view(M, N)`` has ``M`` identical rows of ``N``
@@ -24,7 +24,7 @@ def group_layout(labels: torch.Tensor) -> Tuple[int, int]:
             or torch.unique(grid[0]).numel() != n):
         raise ValueError(
             'GCA-HNG needs batches of N classes x M samples in group order '
-            '(SPEC §1: sample i = g*N + n); got labels '
+            '(docs/algorithm.md §1: sample i = g*N + n); got labels '
             f'{labels.tolist()[:24]}{"..." if b > 24 else ""}. Use '
             "sampler=dict(type='BalancedClassSampler', ...) with "
             'batch_size = N*M in the train dataloader.')

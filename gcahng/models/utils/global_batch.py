@@ -1,4 +1,4 @@
-"""One SPEC §1 batch over all ranks: gathering with autograd.
+"""One docs/algorithm.md §1 batch over all ranks: gathering with autograd.
 
 In global-batch mode (``model.global_batch=True``, see
 ``docs/algorithm.md`` §9) the sampler deals one ``N × M`` batch per step

@@ -75,8 +75,8 @@ class _GlobalBatchNormFn(torch.autograd.Function):
 @MODELS.register_module('GlobalBN')
 class GlobalBatchNorm(_BatchNorm):
     """Batch normalisation whose training statistics are those of the
-    samples of all ranks (SPEC §2's BN layers in global-batch mode,
-    ``docs/algorithm.md`` §9).
+    samples of all ranks: the BN layers of ``docs/algorithm.md`` §2 in
+    global-batch mode (§9).
 
     ``y = (x - μ)/sqrt(σ² + eps)·γ + β`` with ``μ``, ``σ²`` the mean and
     (biased) variance over the batch of every rank, computed from each

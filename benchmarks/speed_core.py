@@ -1,25 +1,23 @@
-"""Timing core for the speed benchmarks (paper Table 7; issues 6 and 7).
-
-Used by ``benchmarks/train_step.py`` (HNG overhead, one ratio) and
-``tools/analysis_tools/benchmark_speed.py`` (the Table-7 rows). Everything
-runs in one process on one device, from a config:
+"""Timing core of ``benchmarks/train_step.py`` (HNG overhead, paper
+Table 7). Everything runs in one process on one device, from a config:
 
 - the model is built with ``MODELS.build(cfg.model)`` (pretrained weights
   switched off: no internet) and the optimiser wrapper(s) with
   ``mmengine.optim.build_optim_wrapper``, as the Runner would, without the
   Runner (no dataloader, hooks or logging);
 - the batch is synthetic: ``N x M`` random ``uint8`` images of the config's
-  train crop size (or ``img_size``), labels in SPEC §1 group order
+  train crop size (or ``img_size``), labels in group order
+  (docs/algorithm.md §1)
   (``N`` distinct training classes, the same class order in each of the
   ``M`` groups); it goes through the model's data preprocessor like a real
   batch;
 - times are medians over ``num_iters`` iterations after ``warmup``
   iterations, with ``torch.cuda.synchronize()`` around each on a GPU.
 
-Measured, per model (:func:`time_train_step`):
+Measured, per model (:func:`compare_train_step`):
 
-- ``train_s``: one ``model.train_step(batch, optim_wrapper)`` (SPEC §6 for
-  GCA-HNG: both graph passes, three optimisers);
+- ``train_s``: one ``model.train_step(batch, optim_wrapper)``
+  (docs/algorithm.md §6 for GCA-HNG: both graph passes, three optimisers);
 - ``cached_s``: the same ``train_step`` with ``extract_feat`` replaced by a
   cached embedding (a leaf tensor taken from a real forward pass, so
   gradients still flow into it): what the step costs without the backbone
@@ -28,7 +26,8 @@ Measured, per model (:func:`time_train_step`):
   the HNG machinery adds (``hng_s`` in :func:`compare_train_step`);
 - ``infer_s``: one inference batch, ``model(inputs, mode='tensor')`` in
   eval mode under ``torch.no_grad()`` after the data preprocessor (what
-  retrieval evaluation runs; the graph head is training-only, SPEC §3);
+  retrieval evaluation runs; the graph head is training-only,
+  docs/algorithm.md §3);
 - ``peak_mem_bytes``: the extra memory the training iterations need on top
   of the built model (gradients, optimiser states, activations). On CUDA:
   ``torch.cuda.max_memory_allocated()`` minus the allocated memory before
@@ -38,7 +37,6 @@ Measured, per model (:func:`time_train_step`):
   size before the first step; it includes allocator slack, so it is an
   approximation (``mem_kind`` says which).
 """
-import argparse
 import copy
 import ctypes
 import math
@@ -51,70 +49,14 @@ from typing import Callable, Dict, Iterator, List, Optional, Tuple, Union
 
 import torch
 import torch.nn as nn
-from mmengine.config import Config, DictAction
+from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
 import gcahng  # noqa: F401  (registries)
-from gcahng.utils.amp import enable_amp
+from gcahng.utils import enable_amp
 
 #: Crop size used when the config has no ``RandomResizedCrop``.
 DEFAULT_IMG_SIZE = 224
-
-
-# ----------------------------------------------------------------------
-# command line
-def add_benchmark_args(parser: argparse.ArgumentParser) -> None:
-    """The options ``benchmarks/train_step.py`` and
-    ``tools/analysis_tools/benchmark_speed.py`` share (everything but the
-    config and the outputs)."""
-    parser.add_argument(
-        '--baseline',
-        help='baseline config (default: the configs/baselines/ twin)')
-    parser.add_argument(
-        '--img-size',
-        type=int,
-        help='image side (default: the config\'s training crop)')
-    parser.add_argument('--iters', type=int, default=10, help='timed iters')
-    parser.add_argument('--warmup', type=int, default=2, help='warm-up iters')
-    parser.add_argument(
-        '--device',
-        default='cuda' if torch.cuda.is_available() else 'cpu',
-        help='torch device (default: cuda if available)')
-    parser.add_argument(
-        '--amp',
-        action='store_true',
-        help='mixed precision (fp16 AmpOptimWrapper on CUDA, bf16 autocast '
-        'on CPU)')
-    parser.add_argument(
-        '--compile',
-        nargs='?',
-        const='head',
-        choices=['head', 'all'],
-        help='torch.compile the graph head and CACAI ("head", the default '
-        'of a bare --compile) or also backbone and neck ("all")')
-    parser.add_argument(
-        '--threads', type=int, help='torch.set_num_threads (CPU)')
-    parser.add_argument(
-        '--seed', type=int, default=0, help='weights, batch, draws')
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help='overrides of the GCA-HNG config (not the baseline), e.g. '
-        'model.graph_head.symmetric_edges=False')
-
-
-def bench_kwargs(args: argparse.Namespace) -> dict:
-    """The :func:`compare_train_step` settings from the options of
-    :func:`add_benchmark_args`."""
-    return dict(
-        num_iters=args.iters,
-        warmup=args.warmup,
-        device=args.device,
-        img_size=args.img_size,
-        amp=args.amp,
-        compile=args.compile,
-        seed=args.seed)
 
 
 # ----------------------------------------------------------------------
@@ -161,7 +103,8 @@ def disable_pretrained(cfg: Config) -> None:
 
 
 def batch_layout(cfg: Config) -> Tuple[int, int]:
-    """``(N, M)`` of the config's training batch (SPEC §1), from
+    """``(N, M)`` of the config's training batch (docs/algorithm.md §1),
+    from
     ``train_dataloader.sampler`` (``num_classes_per_batch``,
     ``num_samples_per_class``)."""
     sampler = cfg.train_dataloader.get('sampler', {})
@@ -228,7 +171,7 @@ def synthetic_batch(num_classes: int,
                     class_pool: int,
                     device: Union[str, torch.device] = 'cpu',
                     seed: int = 0) -> dict:
-    """A random training batch in SPEC §1 group order.
+    """A random training batch in group order (docs/algorithm.md §1).
 
     ``N`` distinct classes drawn from ``[0, class_pool)``, ``M`` groups of
     one image each in the same class order (sample ``i = g·N + n``); the
@@ -365,8 +308,8 @@ def compile_model(model: nn.Module, scope: str = 'head') -> None:
 # ----------------------------------------------------------------------
 class StepBench:
     """One config's model, optimiser wrapper(s) and synthetic batch, with
-    the three timed callables (SPEC §6 ``train_step``, the same step on
-    cached features, one inference batch).
+    the three timed callables (``train_step``, docs/algorithm.md §6; the
+    same step on cached features; one inference batch).
 
     Args:
         cfg (str | Config): Config file or object (pretrained weights are
@@ -491,41 +434,6 @@ def _measure(benches: List[StepBench], num_iters: int, warmup: int,
     return results
 
 
-def time_train_step(cfg: Union[str, Config],
-                    num_iters: int = 10,
-                    warmup: int = 2,
-                    device: Union[str, torch.device] = 'cpu',
-                    img_size: Optional[int] = None,
-                    amp: bool = False,
-                    compile: Optional[str] = None,
-                    cached: bool = True,
-                    inference: bool = True,
-                    seed: int = 0) -> Dict[str, object]:
-    """Time one config's training iteration (and inference batch).
-
-    Args:
-        cfg (str | Config): Config file or object.
-        num_iters (int): Timed iterations (medians are reported).
-        warmup (int): Untimed iterations first (lazy optimiser state,
-            allocator and autotuning warm-up, compilation); at least one
-            training iteration runs before the timed ones.
-        device, img_size, amp, compile, seed: See :class:`StepBench`.
-        cached (bool): Also time the step with cached features
-            (``cached_s``).
-        inference (bool): Also time an inference batch (``infer_s``).
-
-    Returns:
-        dict: ``train_s``, ``cached_s``, ``infer_s`` (median seconds; None
-        when not measured) and their per-iteration ``*_times``,
-        ``peak_mem_bytes``, ``mem_kind`` (see :func:`peak_memory`),
-        ``model`` (type), ``batch_size``, ``num_classes``,
-        ``num_per_class``, ``img_size``, ``device``, ``amp``, ``compile``,
-        ``num_iters``, ``warmup``.
-    """
-    bench = StepBench(cfg, device, img_size, amp, compile, seed)
-    return _measure([bench], num_iters, warmup, cached, inference)[0]
-
-
 def compare_train_step(cfg: Union[str, Config],
                        baseline_cfg: Union[str, Config],
                        num_iters: int = 10,
@@ -538,12 +446,28 @@ def compare_train_step(cfg: Union[str, Config],
                        inference: bool = True,
                        seed: int = 0) -> Dict[str, Dict[str, object]]:
     """Time GCA-HNG and its baseline with the same device, batch and
-    settings (arguments of :func:`time_train_step`), their iterations
-    interleaved.
+    settings, their iterations interleaved.
+
+    Args:
+        cfg (str | Config): GCA-HNG config file or object.
+        baseline_cfg (str | Config): Baseline config file or object.
+        num_iters (int): Timed iterations (medians are reported).
+        warmup (int): Untimed iterations first (lazy optimiser state,
+            allocator and autotuning warm-up, compilation); at least one
+            training iteration runs before the timed ones.
+        device, img_size, amp, compile, seed: See :class:`StepBench`.
+        cached (bool): Also time the step with cached features
+            (``cached_s``).
+        inference (bool): Also time an inference batch (``infer_s``).
 
     Returns:
-        dict: ``gcahng`` and ``baseline`` (results as
-        :func:`time_train_step`'s) and ``summary``: ``hng_overhead``
+        dict: ``gcahng`` and ``baseline``, each with ``train_s``,
+        ``cached_s``, ``infer_s`` (median seconds; None when not measured)
+        and their per-iteration ``*_times``, ``peak_mem_bytes``,
+        ``mem_kind`` (see :func:`peak_memory`), ``model`` (type),
+        ``batch_size``, ``num_classes``, ``num_per_class``, ``img_size``,
+        ``device``, ``amp``, ``compile``, ``num_iters``, ``warmup``; and
+        ``summary``: ``hng_overhead``
         (``train_s`` ratio), ``hng_s`` (``cached_s`` difference: the time
         the graph head, CACAI, the generation losses and the extra
         optimisers add), ``head_share`` (``hng_s / train_s`` of GCA-HNG),
@@ -632,10 +556,9 @@ def device_name(device: Union[str, torch.device]) -> str:
 
 
 __all__ = [
-    'add_benchmark_args', 'baseline_twin', 'bench_kwargs', 'batch_layout',
-    'build_model_and_optim', 'StepBench', 'cached_features',
-    'compare_train_step', 'compile_model', 'device_name', 'disable_pretrained',
-    'format_bytes', 'load_config', 'markdown_table', 'num_train_classes',
-    'peak_memory', 'table_rows', 'synthetic_batch', 'time_train_step',
+    'baseline_twin', 'batch_layout', 'build_model_and_optim', 'StepBench',
+    'cached_features', 'compare_train_step', 'compile_model', 'device_name',
+    'disable_pretrained', 'format_bytes', 'load_config', 'markdown_table',
+    'num_train_classes', 'peak_memory', 'table_rows', 'synthetic_batch',
     'train_img_size'
 ]

@@ -1,11 +1,10 @@
-"""Shared code of the analysis tools in ``tools/analysis_tools/``.
+"""What the analysis tools in ``tools/analysis_tools/`` share.
 
 Building a model from a config and a checkpoint (with a clear error when
 they do not match), the config's datasets and dataloaders, embedding and
-backbone-feature extraction with a progress bar, per-query retrieval
-results, original (un-normalised) images, t-SNE, and writing figures,
-CSV and JSON files. Heavy optional dependencies (matplotlib, scikit-learn)
-are imported where they are used.
+backbone-feature extraction with a progress bar, and writing CSV and JSON
+files. The figures are in :mod:`gcahng.visualization.figures`; per-query
+retrieval is :func:`gcahng.evaluation.per_query_retrieval`.
 """
 import copy
 import csv
@@ -21,9 +20,6 @@ from mmengine.config import Config
 from mmengine.dataset import pseudo_collate
 from mmengine.registry import init_default_scope
 from mmengine.utils import ProgressBar
-
-from gcahng.evaluation import (as_embeddings, label_ids, nearest_neighbours,
-                               precision_at_r)
 
 
 class AnalysisError(RuntimeError):
@@ -264,208 +260,7 @@ def extract_embeddings(model: torch.nn.Module,
 
 
 # ----------------------------------------------------------------------
-# retrieval
-def per_query_retrieval(query: np.ndarray,
-                        query_labels: np.ndarray,
-                        gallery: Optional[np.ndarray] = None,
-                        gallery_labels: Optional[np.ndarray] = None,
-                        topk: int = 5,
-                        chunk_size: int = 1024) -> Dict[str, np.ndarray]:
-    """Each query's ranked neighbours and scores (SPEC §8 definitions).
-
-    Embeddings are L2-normalised and ranked by cosine similarity with the
-    same exact search as :func:`gcahng.evaluation.retrieval_metrics`
-    (leave-one-out by index when ``gallery`` is None), so per-query values
-    average to its metrics.
-
-    Returns:
-        dict of arrays over the ``Q`` queries:
-        ``indices [Q, k]`` (gallery positions, most similar first,
-        ``k = min(topk, gallery size)``), ``similarities [Q, k]``,
-        ``correct [Q, k]`` (same label), ``num_relevant [Q]`` (``R``),
-        ``rp [Q]`` and ``ap [Q]`` (R-Precision and MAP@R in percent, NaN
-        where ``R = 0``) and ``first_hit [Q]`` (1-based rank of the first
-        same-class item, ``0`` if there is none).
-    """
-    q = as_embeddings(query, 'query')
-    q_labels = np.asarray(query_labels).reshape(-1)
-    leave_one_out = gallery is None
-    if leave_one_out:
-        g, g_labels = q, q_labels
-        num_candidates = len(q) - 1
-    else:
-        g = as_embeddings(gallery, 'gallery')
-        g_labels = np.asarray(gallery_labels).reshape(-1)
-        num_candidates = len(g)
-    if num_candidates < 1:
-        raise AnalysisError('the gallery is empty')
-    q_ids, g_ids, num_rel = label_ids(q_labels, g_labels, leave_one_out)
-
-    k_show = min(topk, num_candidates)
-    depth = min(max(k_show, int(num_rel.max())), num_candidates)
-    nq = len(q)
-    indices = np.zeros((nq, k_show), dtype=np.int64)
-    rp = np.full(nq, np.nan)
-    ap = np.full(nq, np.nan)
-    for start, idx in nearest_neighbours(q, depth,
-                                         None if leave_one_out else g,
-                                         chunk_size):
-        stop = start + len(idx)
-        indices[start:stop] = idx[:, :k_show]
-        r = num_rel[start:stop]
-        rp_chunk, ap_chunk = precision_at_r(
-            g_ids[idx] == q_ids[start:stop, None], r)
-        rp[start:stop] = np.where(r > 0, 100.0 * rp_chunk, np.nan)
-        ap[start:stop] = np.where(r > 0, 100.0 * ap_chunk, np.nan)
-
-    # exact rank of the first hit: 1 + #items more similar than the most
-    # similar same-class item (the query itself excluded)
-    first_hit = np.zeros(nq, dtype=np.int64)
-    dev = torch.device('cuda' if torch.cuda.is_available() else 'cpu')
-    gt = torch.from_numpy(g).to(dev)
-    g_ids_t = torch.from_numpy(g_ids).to(dev)
-    for start in range(0, nq, chunk_size):
-        stop = min(start + chunk_size, nq)
-        sim = torch.from_numpy(q[start:stop]).to(dev) @ gt.T
-        qi = torch.from_numpy(q_ids[start:stop]).to(dev)
-        same = g_ids_t[None, :] == qi[:, None]
-        if leave_one_out:
-            rows = torch.arange(stop - start, device=dev)
-            sim[rows, rows + start] = float('-inf')
-            same[rows, rows + start] = False
-        best_pos = sim.masked_fill(~same, float('-inf')).amax(dim=1)
-        rank = (sim > best_pos[:, None]).sum(dim=1) + 1
-        rank = torch.where(same.any(dim=1), rank, torch.zeros_like(rank))
-        first_hit[start:stop] = rank.cpu().numpy()
-
-    sims = np.zeros(indices.shape, dtype=np.float32)
-    for start in range(0, nq, chunk_size):
-        stop = min(start + chunk_size, nq)
-        sims[start:stop] = np.einsum('qd,qkd->qk', q[start:stop],
-                                     g[indices[start:stop]])
-    return dict(
-        indices=indices,
-        similarities=sims,
-        correct=g_labels[indices] == q_labels[:, None],
-        num_relevant=num_rel,
-        rp=rp,
-        ap=ap,
-        first_hit=first_hit)
-
-
-# ----------------------------------------------------------------------
-# images
-def to_rgb_uint8(img: Union[np.ndarray, torch.Tensor],
-                 bgr: bool = True) -> np.ndarray:
-    """An ``HxW``, ``HxWxC`` or ``CxHxW`` image as ``HxWx3`` RGB uint8."""
-    if isinstance(img, torch.Tensor):
-        img = img.detach().cpu().numpy()
-    img = np.asarray(img)
-    if img.ndim == 3 and img.shape[0] in (1, 3) and img.shape[-1] not in (1,
-                                                                          3):
-        img = img.transpose(1, 2, 0)
-    if img.ndim == 2:
-        img = img[..., None]
-    if img.shape[-1] == 1:
-        img = np.repeat(img, 3, axis=-1)
-    if img.dtype != np.uint8:
-        img = np.clip(img, 0, 255).round().astype(np.uint8)
-    return np.ascontiguousarray(img[..., ::-1] if bgr else img)
-
-
-def denormalize(inputs: torch.Tensor,
-                mean: Sequence[float],
-                std: Sequence[float],
-                bgr: bool = False) -> np.ndarray:
-    """Undo a data preprocessor's normalisation of one ``CxHxW`` tensor:
-    ``x * std + mean``, as ``HxWx3`` RGB uint8.
-
-    ``bgr``: the tensor's channels are in BGR order (a preprocessor with
-    ``to_rgb=False`` on images loaded by OpenCV); the default assumes RGB
-    (``to_rgb=True``, as in every gcahng config).
-    """
-    mean_t = torch.as_tensor(mean, dtype=torch.float32).view(-1, 1, 1)
-    std_t = torch.as_tensor(std, dtype=torch.float32).view(-1, 1, 1)
-    img = inputs.detach().cpu().float() * std_t + mean_t
-    return to_rgb_uint8(img, bgr=bgr)
-
-
-def raw_image(dataset, idx: int) -> np.ndarray:
-    """The original image of sample ``idx`` as ``HxWx3`` RGB uint8.
-
-    Read from the data info (``img`` as rendered by
-    :class:`~gcahng.datasets.SyntheticFineGrained`, else the file at
-    ``img_path``), not from the normalised network input. Datasets with
-    neither fall back to the pipeline's (un-normalised) ``inputs``.
-    """
-    info = dataset.get_data_info(idx)
-    img = info.get('img')
-    if img is None and info.get('img_path'):
-        import mmcv
-        path = info['img_path']
-        img = mmcv.imread(path) if osp.isfile(path) else None
-        if img is None:
-            raise AnalysisError(f'cannot read image {path} (sample {idx})')
-    if img is None:
-        img = dataset[idx]['inputs']
-    return to_rgb_uint8(img, bgr=True)
-
-
-# ----------------------------------------------------------------------
-# t-SNE, plotting, files
-def tsne_2d(x: np.ndarray,
-            seed: int = 0,
-            perplexity: float = 30.0,
-            max_iter: Optional[int] = None) -> np.ndarray:
-    """A 2-D t-SNE (scikit-learn) of the rows of ``x``; the perplexity is
-    clipped to ``(n - 1) / 3`` for small sets."""
-    try:
-        from sklearn.manifold import TSNE
-    except ImportError:
-        raise AnalysisError('t-SNE needs scikit-learn: pip install '
-                            'scikit-learn') from None
-    n = len(x)
-    if n < 4:
-        raise AnalysisError(f't-SNE needs at least 4 points, got {n}')
-    kwargs = dict(
-        n_components=2,
-        perplexity=float(min(perplexity, max(1.0, (n - 1) / 3.0))),
-        init='pca',
-        learning_rate='auto',
-        # exact gradients are faster than Barnes-Hut for small sets
-        method='exact' if n <= 300 else 'barnes_hut',
-        random_state=seed)
-    if max_iter is not None:
-        kwargs['max_iter'] = max(250, int(max_iter))
-    return TSNE(**kwargs).fit_transform(np.asarray(x, dtype=np.float32))
-
-
-def get_pyplot():
-    """``matplotlib.pyplot`` on the non-interactive Agg backend."""
-    import matplotlib
-    matplotlib.use('Agg')
-    import matplotlib.pyplot as plt
-    return plt
-
-
-def class_colours(num: int) -> np.ndarray:
-    """``num`` distinct RGBA colours (tab10/tab20, HSV beyond 20)."""
-    plt = get_pyplot()
-    if num <= 10:
-        return plt.get_cmap('tab10')(np.arange(num))
-    if num <= 20:
-        return plt.get_cmap('tab20')(np.arange(num))
-    return plt.get_cmap('hsv')(np.linspace(0, 1, num, endpoint=False))
-
-
-def save_figure(fig, path: str, dpi: int = 120) -> str:
-    """Write ``fig`` as PNG and close it."""
-    os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
-    fig.savefig(path, dpi=dpi, bbox_inches='tight')
-    get_pyplot().close(fig)
-    return path
-
-
+# files
 def _jsonable(obj: Any) -> Any:
     if isinstance(obj, dict):
         return {str(k): _jsonable(v) for k, v in obj.items()}
@@ -511,7 +306,6 @@ __all__ = [
     'AnalysisError', 'CheckpointMismatchError', 'load_config',
     'default_out_dir', 'pick_device', 'load_checkpoint_strict', 'build_model',
     'build_dataset', 'build_dataloader', 'dataset_labels', 'query_mask',
-    'class_names', 'run_batches', 'extract_embeddings', 'per_query_retrieval',
-    'to_rgb_uint8', 'denormalize', 'raw_image', 'tsne_2d', 'get_pyplot',
-    'class_colours', 'save_figure', 'write_json', 'write_csv'
+    'class_names', 'run_batches', 'extract_embeddings', 'write_json',
+    'write_csv'
 ]

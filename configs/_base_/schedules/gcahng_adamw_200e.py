@@ -1,0 +1,11 @@
+# The GCA-HNG schedule (./gcahng_adamw.py) for a 200-epoch run: the graph
+# head's cosine over all 200 epochs, StepLR halving the metric model's lr every
+# 20 epochs and the backbone frozen for 1 epoch, as in most of the paper's
+# 200-epoch rows (docs/settings.md); a row with another step or warm-up says
+# so.
+_base_ = ['./gcahng_adamw.py']
+
+train_cfg = dict(max_epochs=200)
+param_scheduler = _base_.param_scheduler
+param_scheduler.metric[0].step_size = 20
+param_scheduler.graph[0].T_max = train_cfg['max_epochs']

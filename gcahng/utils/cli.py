@@ -1,0 +1,69 @@
+"""Known user errors print one clear message in the tools, not a traceback.
+
+Every error a user can fix by changing their files or command line (a
+dataset that does not match its layout, missing pretrained weights, a
+checkpoint that does not fit or is unsafe, a config naming an unknown type
+or argument, a missing file) is reported by the tools in ``tools/`` as
+``<tool>: error: <message>`` on stderr with exit status 1. ``--debug`` on
+any tool's command line shows the full traceback instead.
+"""
+import os.path as osp
+import sys
+from typing import Callable, Optional
+
+
+class UserError(Exception):
+    """Base of the errors that a user can fix; tools print them in one
+    message without a traceback (see :func:`run_tool`)."""
+
+
+def is_user_error(error: BaseException) -> bool:
+    """Whether ``error`` is a known user error rather than a bug.
+
+    True for :class:`UserError` (dataset layout, pretrained weights,
+    checkpoint fit and safety, non-finite loss), for a missing file, for an
+    unknown registry type (mmengine's ``KeyError: 'X is not in the ...
+    registry'``) and for an unknown constructor argument in a config
+    (``TypeError: ... unexpected keyword argument``).
+    """
+    if isinstance(error, (UserError, FileNotFoundError)):
+        return True
+    message = str(error.args[0]) if error.args else ''
+    if isinstance(error, KeyError):
+        return ' registry' in message
+    if isinstance(error, TypeError):
+        return 'unexpected keyword argument' in message
+    return False
+
+
+def error_message(error: BaseException) -> str:
+    """The message of ``error`` as a user should read it (a ``KeyError``'s
+    text without the quotes ``str()`` adds)."""
+    if isinstance(error, KeyError) and len(error.args) == 1:
+        return str(error.args[0])
+    return str(error) or type(error).__name__
+
+
+def run_tool(main: Callable[[], Optional[int]]) -> None:
+    """Run a tool's ``main()`` and exit with its status.
+
+    A known user error (:func:`is_user_error`) ends the tool with its
+    message on one line of stderr and exit status 1; everything else raises
+    as usual. ``--debug`` anywhere on the command line is removed before
+    ``main`` parses it and lets every error raise with its traceback.
+    """
+    debug = '--debug' in sys.argv[1:]
+    if debug:
+        sys.argv = [a for a in sys.argv if a != '--debug']
+    try:
+        status = main()
+    except Exception as error:  # noqa: B902
+        if debug or not is_user_error(error):
+            raise
+        tool = osp.basename(sys.argv[0])
+        print(
+            f'{tool}: error: {error_message(error)} '
+            '(run again with --debug for the traceback)',
+            file=sys.stderr)
+        sys.exit(1)
+    sys.exit(status or 0)
