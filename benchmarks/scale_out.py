@@ -29,6 +29,7 @@ Examples::
 import argparse
 import os.path as osp
 import statistics
+import sys
 import time
 from typing import Dict, List, Optional
 
@@ -36,7 +37,13 @@ import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
 
-REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+HERE = osp.dirname(osp.abspath(__file__))
+if HERE not in sys.path:  # speed_core beside this file (also in the
+    sys.path.insert(0, HERE)  # spawned workers, which re-import it)
+
+import speed_core as core  # noqa: E402
+
+REPO = osp.dirname(HERE)
 DEFAULT_CONFIG = osp.join(REPO, 'configs', 'gcahng', 'r18_pa_synthetic.py')
 
 
@@ -98,9 +105,6 @@ def _worker(rank: int, world_size: int, port: int, args: argparse.Namespace,
     from gcahng.datasets.samplers import global_batch_share
     from gcahng.models.utils.global_batch import GLOBAL_BATCH_INFO
     from gcahng.registry import MODELS
-    from gcahng.utils.speed import (batch_layout, load_config,
-                                    num_train_classes, synthetic_batch,
-                                    train_img_size)
     device = torch.device(args.device, rank if args.device == 'cuda' else 0)
     if args.device == 'cuda':
         torch.cuda.set_device(device)
@@ -111,8 +115,8 @@ def _worker(rank: int, world_size: int, port: int, args: argparse.Namespace,
         rank=rank,
         world_size=world_size)
     torch.manual_seed(0)
-    cfg = load_config(args.config)
-    n, m = batch_layout(cfg)
+    cfg = core.load_config(args.config)
+    n, m = core.batch_layout(cfg)
     from mmengine.registry import init_default_scope
     init_default_scope('gcahng')
     model = MODELS.build(cfg.model).to(device)  # GlobalBatchNorm if W > 1
@@ -125,8 +129,9 @@ def _worker(rank: int, world_size: int, port: int, args: argparse.Namespace,
             broadcast_buffers=False,
             find_unused_parameters=True)
     optim = build_optim_wrapper(wrapped, cfg.optim_wrapper)
-    batch = synthetic_batch(n, m, args.img_size or train_img_size(cfg),
-                            num_train_classes(model, n), 'cpu')
+    batch = core.synthetic_batch(n, m, args.img_size
+                                 or core.train_img_size(cfg),
+                                 core.num_train_classes(model, n), 'cpu')
     first, last = global_batch_share(n, rank, world_size)
     mine = [g * n + c for g in range(m) for c in range(first, last)]
     data = dict(
@@ -188,10 +193,9 @@ def graph_head_cost(args: argparse.Namespace, batch: int) -> Dict:
     from mmengine.registry import init_default_scope
 
     from gcahng.registry import MODELS
-    from gcahng.utils.speed import batch_layout, load_config, peak_memory
     init_default_scope('gcahng')
-    cfg = load_config(args.config)
-    m = batch_layout(cfg)[1]
+    cfg = core.load_config(args.config)
+    m = core.batch_layout(cfg)[1]
     n = batch // m
     head_cfg = dict(cfg.model.graph_head, num_classes=n)
     device = torch.device(args.device)
@@ -204,7 +208,7 @@ def graph_head_cost(args: argparse.Namespace, batch: int) -> Dict:
         (logits.float().sum() + lambdas.float().mean()).backward()
 
     step()  # warm-up
-    with peak_memory(device) as mem:
+    with core.peak_memory(device) as mem:
         if device.type == 'cuda':
             torch.cuda.synchronize()
         start = time.perf_counter()
