@@ -1,6 +1,10 @@
 """Shared test utilities: tiny runs of real configs on CPU."""
 import importlib.util
+import os
 import os.path as osp
+import socket
+import subprocess
+import sys
 from types import ModuleType
 from typing import Any, Callable, List
 
@@ -11,6 +15,31 @@ from mmengine.hooks import Hook
 import gcahng  # noqa: F401
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+
+
+def free_port() -> int:
+    """A free TCP port for a process group's rendezvous."""
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]
+
+
+def run(cmd: List[str], **env: str) -> subprocess.CompletedProcess:
+    """Run ``cmd`` in the repository with this checkout's ``gcahng`` and the
+    test helpers importable; fail with its output unless it succeeds."""
+    full_env = dict(os.environ, **env)
+    full_env['PATH'] = (
+        osp.dirname(sys.executable) + os.pathsep + full_env.get('PATH', ''))
+    full_env['PYTHONPATH'] = REPO + os.pathsep + osp.join(REPO, 'tests')
+    proc = subprocess.run(
+        cmd,
+        cwd=REPO,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=600)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return proc
 
 
 def config_path(rel: str) -> str:

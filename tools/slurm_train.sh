@@ -1,6 +1,10 @@
 #!/usr/bin/env bash
 # Training on a Slurm cluster, one task per GPU:
 #   GPUS=8 bash tools/slurm_train.sh PARTITION JOB_NAME CONFIG WORK_DIR [args]
+# Global batch (default): the config's N x M batch is split over the tasks and
+#   trained as one graph, e.g. the paper's 81 with GPUS=4: 21+21+21+18 images.
+# Local batch: --cfg-options model.global_batch=False gives every task its own
+#   N x M batch and graph (81 per GPU, 4 graphs, gradients averaged).
 set -euo pipefail
 if [ $# -lt 4 ]; then
     echo "usage: $0 PARTITION JOB_NAME CONFIG WORK_DIR [tools/train.py args]" >&2

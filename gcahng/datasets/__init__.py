@@ -2,11 +2,12 @@ from .cars196 import Cars196
 from .cub import CUB
 from .icon_themes import IconThemes
 from .inshop import InShop
-from .samplers import BalancedClassSampler
+from .samplers import (BalancedClassSampler, GlobalBatchSampler,
+                       configure_global_batch)
 from .sop import SOP
 from .synthetic import SyntheticFineGrained
 
 __all__ = [
     'CUB', 'Cars196', 'SOP', 'InShop', 'IconThemes', 'SyntheticFineGrained',
-    'BalancedClassSampler'
+    'BalancedClassSampler', 'GlobalBatchSampler', 'configure_global_batch'
 ]

@@ -1,36 +1,11 @@
 """2-process DDP on CPU (gloo) through tools/dist_train.sh and
 tools/dist_test.sh, on the built-in dataset."""
 import json
-import os
 import os.path as osp
-import socket
-import subprocess
 import sys
 
 import pytest
-from helpers import REPO, tiny_synthetic_cfg
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        return s.getsockname()[1]
-
-
-def run(cmd, **env):
-    full_env = dict(os.environ, **env)
-    full_env['PATH'] = (
-        osp.dirname(sys.executable) + os.pathsep + full_env.get('PATH', ''))
-    full_env['PYTHONPATH'] = osp.join(REPO, 'tests')
-    proc = subprocess.run(
-        cmd,
-        cwd=REPO,
-        env=full_env,
-        capture_output=True,
-        text=True,
-        timeout=600)
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    return proc
+from helpers import free_port, run, tiny_synthetic_cfg
 
 
 @pytest.mark.parametrize('generator', ['CACAIGenerator', 'HDMLGenerator'])

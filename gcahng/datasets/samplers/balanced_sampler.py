@@ -2,7 +2,7 @@
 docs/algorithm.md §1."""
 import logging
 import math
-from typing import Dict, Iterator, List, Optional, Sized
+from typing import Dict, Iterator, List, Optional, Sized, Tuple
 
 import numpy as np
 from mmengine.dist import get_dist_info, sync_random_seed
@@ -82,6 +82,27 @@ class _Pool:
         return out
 
 
+def global_batch_share(num_classes: int, rank: int,
+                       world_size: int) -> Tuple[int, int]:
+    """The class slots ``[first, last)`` of an ``N``-class batch that
+    ``rank`` of ``world_size`` loads in global-batch mode: ``N // W`` each,
+    one more for the first ``N % W`` ranks (81 = 27 × 3 on 4 ranks: 7, 7,
+    7, 6 classes, i.e. 21, 21, 21, 18 images).
+
+    Raises:
+        ValueError: if ``W > N`` (a rank would have no sample).
+    """
+    if world_size > num_classes:
+        raise ValueError(
+            f'global batch: {world_size} ranks cannot share a batch of '
+            f'{num_classes} classes (each rank loads whole classes, so at '
+            f'most {num_classes} ranks); use fewer processes, a larger N '
+            '(num_classes_per_batch) or model.global_batch=False')
+    base, extra = divmod(num_classes, world_size)
+    first = rank * base + min(rank, extra)
+    return first, first + base + (rank < extra)
+
+
 @DATA_SAMPLERS.register_module()
 class BalancedClassSampler(Sampler):
     """Class-balanced sampler for deep metric learning (docs/algorithm.md §1).
@@ -109,6 +130,16 @@ class BalancedClassSampler(Sampler):
     ``ceil(total / W)`` with ``round_up=True`` or ``max(1, total // W)``
     with ``round_up=False``.
 
+    With ``global_batch=True`` (global-batch mode, ``docs/algorithm.md``
+    §9) the ranks share every batch instead: an epoch has ``total``
+    batches whatever ``W`` is, and rank ``r`` yields, for each of them, the
+    class slots ``[o_r, o_r + N_r)`` with all their ``M`` samples, in group
+    order (``N_r = N // W``, one more for the first ``N % W`` ranks), i.e.
+    ``M·N_r`` indices per batch. :class:`GlobalBatchSampler` cuts that
+    stream into the shares; the model gathers them back into the ``N × M``
+    batch (``gcahng.models.utils.gather_global_batch``). ``W > N`` is an
+    error: every rank needs a class slot.
+
     Labels are read once, at construction, from ``dataset.get_gt_labels()``,
     else ``dataset.get_cat_ids(i)``, else
     ``dataset.get_data_info(i)['gt_label']``.
@@ -124,7 +155,11 @@ class BalancedClassSampler(Sampler):
             :func:`mmengine.dist.sync_random_seed`. Defaults to None.
         round_up (bool): Round the number of batches per rank up (True) or
             down (False) when the total is not divisible by the world size.
-            Defaults to True.
+            Defaults to True. Unused with ``global_batch=True``.
+        global_batch (bool): Deal each batch over all ranks (see above)
+            instead of giving every rank batches of its own. Defaults to
+            False; ``configure_global_batch`` (called by ``tools/train.py``)
+            sets it from ``model.global_batch``.
     """
 
     def __init__(self,
@@ -133,7 +168,8 @@ class BalancedClassSampler(Sampler):
                  num_samples_per_class: int,
                  shuffle: bool = True,
                  seed: Optional[int] = None,
-                 round_up: bool = True) -> None:
+                 round_up: bool = True,
+                 global_batch: bool = False) -> None:
         if num_classes_per_batch < 1 or num_samples_per_class < 1:
             raise ValueError(
                 'num_classes_per_batch and num_samples_per_class must be '
@@ -176,11 +212,18 @@ class BalancedClassSampler(Sampler):
                 level=logging.WARNING)
 
         total = max(1, len(dataset) // self.batch_size)
-        if round_up:
+        # global-batch mode: this rank's class slots of every batch
+        self.global_batch = global_batch
+        self.share = global_batch_share(num_classes_per_batch, rank,
+                                        world_size if global_batch else 1)
+        if global_batch:
+            self.num_batches = total
+        elif round_up:
             self.num_batches = math.ceil(total / world_size)
         else:
             self.num_batches = max(1, total // world_size)
-        self.num_samples = self.num_batches * self.batch_size
+        share_size = (self.share[1] - self.share[0]) * num_samples_per_class
+        self.num_samples = self.num_batches * share_size
 
     def _batch(self, class_pool: _Pool,
                sample_pools: Dict[int, _Pool]) -> np.ndarray:
@@ -201,6 +244,13 @@ class BalancedClassSampler(Sampler):
             for c, idx in self.class_indices.items()
         }
         indices = []
+        if self.global_batch:
+            first, last = self.share
+            for _ in range(self.num_batches):
+                batch = self._batch(class_pool, sample_pools)
+                grid = batch.reshape(self.num_samples_per_class, -1)
+                indices.append(grid[:, first:last].reshape(-1))
+            return iter(np.concatenate(indices).tolist())
         for b in range(self.num_batches * self.world_size):
             batch = self._batch(class_pool, sample_pools)
             if b % self.world_size == self.rank:

@@ -2,6 +2,7 @@ import copy
 from typing import Optional
 
 import torch.nn as nn
+from mmengine.model import is_model_wrapper
 from mmengine.optim import OptimWrapperDict
 
 from gcahng.registry import OPTIM_WRAPPER_CONSTRUCTORS
@@ -74,25 +75,31 @@ class MultiOptimWrapperConstructor:
             cfg.setdefault('type', 'OptimWrapper')
             container = nn.Module()
             for child in modules:
-                if not isinstance(getattr(model, child, None), nn.Module):
+                module = getattr(model, child, None)
+                if not isinstance(module, nn.Module):
                     raise ValueError(
                         f'optim_wrapper.{name}.modules names "{child}", '
                         f'which {type(model).__name__} does not have; its '
                         f'children are {children}')
-                container.add_module(child, getattr(model, child))
+                # MMSeparateDistributedDataParallel wraps every child: its
+                # parameters would be named "<child>.module.<name>" and
+                # miss the paramwise_cfg keys (the proxies' lr_mult)
+                if is_model_wrapper(module):
+                    module = module.module
+                container.add_module(child, module)
             for pname, p in container.named_parameters():
                 if p.requires_grad and not shares:
-                    if pname in owner:
+                    if id(p) in owner:
                         raise ValueError(
                             f'parameter {pname} is in optim_wrapper.'
-                            f'{owner[pname]} and optim_wrapper.{name}')
-                    owner[pname] = name
+                            f'{owner[id(p)]} and optim_wrapper.{name}')
+                    owner[id(p)] = name
             wrappers[name] = DefaultOptimWrapperConstructor(
                 cfg, paramwise_cfg)(
                     container)
         orphans = [
             n for n, p in model.named_parameters()
-            if p.requires_grad and n not in owner
+            if p.requires_grad and id(p) not in owner
         ]
         if orphans:
             raise ValueError(

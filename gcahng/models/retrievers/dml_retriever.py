@@ -1,12 +1,16 @@
-from typing import Dict, List, Optional, Sequence, Union
+from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn as nn
-from mmengine.model import BaseModel
+from mmengine.logging import MessageHub
+from mmengine.model import BaseModel, is_model_wrapper
 from mmpretrain.structures import DataSample
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from gcahng.registry import MODELS
+from ..utils import (GlobalBatch, convert_global_batchnorm,
+                     distributed_world_size, gather_global_batch)
+from ..utils.global_batch import GLOBAL_BATCH_INFO
 
 
 def labels_of(data_samples: Sequence[DataSample],
@@ -16,6 +20,42 @@ def labels_of(data_samples: Sequence[DataSample],
         raise ValueError('a training batch needs data samples with gt_label')
     labels = torch.cat([ds.gt_label.reshape(-1) for ds in data_samples])
     return labels.to(device) if device is not None else labels
+
+
+def _unwrapped_child_keys(module: nn.Module, state_dict: dict, prefix: str,
+                          local_metadata: dict) -> None:
+    """State-dict post-hook: the keys of children that a model wrapper
+    wraps (``MMSeparateDistributedDataParallel`` wraps each child in DDP)
+    without the wrapper's ``module.`` segment.
+
+    A multi-process GCA-HNG checkpoint would otherwise hold
+    ``backbone.module.conv1.weight``, while MMEngine's loader unwraps the
+    wrappers and looks for ``backbone.conv1.weight``: a resume (or a test
+    on the checkpoint) silently loaded nothing into the wrapped children.
+    """
+    wrapped = [
+        f'{prefix}{name}.' for name, child in module.named_children()
+        if is_model_wrapper(child)
+    ]
+    if not wrapped:
+        return
+
+    def rename(key: str) -> str:
+        for head in wrapped:
+            if key.startswith(head + 'module.'):
+                return head + key[len(head) + len('module.'):]
+            if key == head + 'module':
+                return head[:-1]
+        return key
+
+    items = list(state_dict.items())
+    state_dict.clear()
+    state_dict.update((rename(k), v) for k, v in items)
+    metadata = getattr(state_dict, '_metadata', None)
+    if metadata is not None:
+        entries = list(metadata.items())
+        metadata.clear()
+        metadata.update((rename(k), v) for k, v in entries)
 
 
 @MODELS.register_module()
@@ -38,6 +78,13 @@ class DMLRetriever(BaseModel):
         frozen_bn2d (bool): Keep the backbone's BatchNorm layers in eval
             mode with their affine parameters frozen (docs/algorithm.md §2:
             R512 on CUB/Cars196).
+        global_batch (bool): With several processes, train on one global
+            ``N × M`` batch split over the ranks (``docs/algorithm.md`` §9):
+            the embeddings and labels are gathered, every loss runs on the
+            whole batch, the backbone's and neck's BatchNorms use the global
+            batch's statistics, and the update equals the single-process
+            one. False: every rank trains on a batch of its own (gradients
+            averaged). No effect in a single process.
         init_cfg (dict, optional): Initialisation config.
 
     Attributes:
@@ -54,6 +101,7 @@ class DMLRetriever(BaseModel):
                  loss_metric: dict,
                  data_preprocessor: Optional[dict] = None,
                  frozen_bn2d: bool = False,
+                 global_batch: bool = True,
                  init_cfg: Optional[Union[dict, List[dict]]] = None) -> None:
         if data_preprocessor is None:
             data_preprocessor = dict(
@@ -73,6 +121,47 @@ class DMLRetriever(BaseModel):
             for m in self._backbone_norms():
                 for p in m.parameters():
                     p.requires_grad_(False)
+        self.register_state_dict_post_hook(_unwrapped_child_keys)
+        # global-batch mode (docs/algorithm.md §9): the layers that see only
+        # this rank's share normalise with the global batch's statistics
+        self.global_batch = global_batch
+        if self.gathers:
+            convert_global_batchnorm(self.backbone)
+            convert_global_batchnorm(self.neck)
+
+    @property
+    def gathers(self) -> bool:
+        """Whether training gathers a global batch: ``global_batch`` with
+        more than one process."""
+        return self.global_batch and distributed_world_size() > 1
+
+    def gather_labels(
+            self, labels: torch.Tensor
+    ) -> Tuple[Optional[GlobalBatch], torch.Tensor]:
+        """The step's :class:`GlobalBatch` and global labels in
+        global-batch mode (``labels`` on the backend's device); ``(None,
+        labels)`` otherwise.
+
+        Raises:
+            RuntimeError: if the train dataloader does not deal what the
+                model expects (the sampler is not in the same mode).
+        """
+        dealt = MessageHub.get_current_instance().get_info(GLOBAL_BATCH_INFO)
+        if not self.gathers:
+            if dealt is not None and distributed_world_size() > 1:
+                raise RuntimeError(
+                    'model.global_batch=False, but the train dataloader deals '
+                    'one global batch over the ranks (GlobalBatchSampler): '
+                    'each rank would train on a share only')
+            return None, labels
+        if dealt is None:
+            raise RuntimeError(
+                'model.global_batch=True on several processes, but the train '
+                'dataloader does not deal one global batch over the ranks: '
+                'build the config with gcahng.datasets.configure_global_batch'
+                '(cfg) before the Runner (tools/train.py does), or set '
+                'model.global_batch=False')
+        return gather_global_batch(labels, expected=dealt)
 
     def _backbone_norms(self) -> List[nn.Module]:
         return [
@@ -112,6 +201,9 @@ class DMLRetriever(BaseModel):
         """``L_m(z, y)`` for a batch in docs/algorithm.md §1 group order."""
         z = self.extract_feat(inputs)
         labels = labels_of(data_samples, z.device)
+        batch, labels = self.gather_labels(labels)
+        if batch is not None:  # global-batch mode: L_m on the whole batch
+            z = batch.gather(z)
         return dict(loss_metric=self.loss_metric(z, labels))
 
     def predict(

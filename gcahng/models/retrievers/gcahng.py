@@ -88,8 +88,11 @@ class GCAHNG(DMLRetriever):
     "Baseline" is :class:`DMLRetriever`.
 
     Args:
-        backbone, neck, loss_metric, data_preprocessor, frozen_bn2d: as in
-            :class:`DMLRetriever`.
+        backbone, neck, loss_metric, data_preprocessor, frozen_bn2d,
+            global_batch: as in :class:`DMLRetriever` (with
+            ``global_batch`` and several processes, stages 2-4 run on the
+            gathered global batch on every rank: one graph over all ranks'
+            samples, ``docs/algorithm.md`` §9).
         graph_head (dict): ``GCLHead`` config (its ``num_classes`` is the
             number of training classes).
         generator (dict): ``CACAIGenerator`` (or ``HDMLGenerator``, any
@@ -140,6 +143,7 @@ class GCAHNG(DMLRetriever):
                  hng_scale: float = 8.0,
                  data_preprocessor: Optional[dict] = None,
                  frozen_bn2d: bool = False,
+                 global_batch: bool = True,
                  init_cfg: Optional[Union[dict, List[dict]]] = None) -> None:
         super().__init__(
             backbone=backbone,
@@ -147,6 +151,7 @@ class GCAHNG(DMLRetriever):
             loss_metric=loss_metric,
             data_preprocessor=data_preprocessor,
             frozen_bn2d=frozen_bn2d,
+            global_batch=global_batch,
             init_cfg=init_cfg)
         self.graph_head = MODELS.build(graph_head)
         if hng_geometry not in ('euclidean', 'cosine'):
@@ -297,12 +302,20 @@ class GCAHNG(DMLRetriever):
         # the layout check runs on the host copy of the labels (no GPU
         # synchronisation)
         labels = labels_of(data_samples)
-        n, m = group_layout(labels)
+        # global-batch mode: the labels of all ranks' shares, and below
+        # their embeddings (docs/algorithm.md §9)
+        batch, labels = self.gather_labels(
+            labels.to(inputs.device) if self.gathers else labels)
+        n, m = (
+            group_layout(labels) if batch is None else
+            (batch.num_classes, batch.num_per_class))
 
         # Step 2, the metric stage: metric model and graph head on the
         # real batch.
         with ow_metric.optim_context(self):
             z_metric = self.extract_feat(inputs)
+            if batch is not None:
+                z_metric = batch.gather(z_metric)  # [B, D], global order
             labels = labels.to(z_metric.device, non_blocking=True)
             z = self.hng_view(z_metric)
             # λ is only used detached here: its last edge step and read-out
