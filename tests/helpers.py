@@ -177,12 +177,16 @@ def tiny_fixture_cfg(rel: str,
 
 def tool_error(main: Callable[[], Any], capsys) -> str:
     """Run a tool's ``main`` as its command line does (through
-    :func:`gcahng.utils.run_tool`) and return what it printed on stderr,
-    asserting that it stopped with status 1 and without a traceback."""
+    :func:`gcahng.utils.run_tool`) and return its error line, asserting
+    that it stopped with status 1 and printed exactly one
+    ``<tool>: error: ...`` line. (Other stderr output, such as logging's
+    complaints about handlers that earlier tests' loggers left on closed
+    capture streams, is not the tool's.)"""
     from gcahng.utils import run_tool
     with pytest.raises(SystemExit) as exit_info:
         run_tool(main)
-    err = capsys.readouterr().err.strip()
+    err = capsys.readouterr().err
     assert exit_info.value.code == 1, err
-    assert 'Traceback' not in err
-    return err
+    lines = [line for line in err.splitlines() if ': error: ' in line]
+    assert len(lines) == 1, err
+    return lines[0]
