@@ -27,9 +27,9 @@ import os.path as osp
 from typing import Dict, List, Optional, Sequence
 from urllib.parse import quote
 
-from mmengine.config import DictAction
-
-from gcahng.apis import INDEX_KINDS, USER_ERRORS, ImageSearcher, SearchResult
+from gcahng.apis import INDEX_KINDS, SearchResult
+from gcahng.apis.cli import add_model_arguments, searcher_from_args
+from gcahng.utils import UserError, run_tool
 
 CORRECT, WRONG, UNKNOWN, QUERY = '#1a9850', '#d73027', '#9e9e9e', '#4575b4'
 
@@ -37,8 +37,7 @@ CORRECT, WRONG, UNKNOWN, QUERY = '#1a9850', '#d73027', '#9e9e9e', '#4575b4'
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog='retrieve.py', description=__doc__.split('\n')[0])
-    parser.add_argument('config', help='the model\'s config file')
-    parser.add_argument('checkpoint', help='the model\'s checkpoint')
+    add_model_arguments(parser)
     parser.add_argument(
         '--gallery',
         required=True,
@@ -55,9 +54,6 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         choices=INDEX_KINDS,
         default='flat',
         help='index of a gallery folder: exact (flat) or faiss IVF / HNSW')
-    parser.add_argument('--device', help='cpu, cuda, cuda:1 (default: auto)')
-    parser.add_argument('--batch-size', type=int)
-    parser.add_argument('--num-workers', type=int)
     parser.add_argument(
         '--thumb-size', type=int, default=128, help='thumbnail pixels')
     parser.add_argument(
@@ -65,11 +61,6 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         type=int,
         default=16,
         help='queries shown in grid.png')
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help='override settings of the config, xxx=yyy format')
     return parser.parse_args(argv)
 
 
@@ -90,8 +81,7 @@ def write_csv(path: str, results: List[SearchResult]) -> None:
     with open(path, 'w', newline='') as f:
         writer = csv.writer(f)
         writer.writerow([
-            'query', 'query_label', 'rank', 'path', 'score', 'label',
-            'correct'
+            'query', 'query_label', 'rank', 'path', 'score', 'label', 'correct'
         ])
         for r in results:
             for rank, (p, s) in enumerate(zip(r.paths, r.scores), 1):
@@ -195,14 +185,14 @@ def write_grid(path: str, results: List[SearchResult], thumbs: Thumbnails,
                                       for i, p in enumerate(r.paths)]
         for col, (img_path, frame) in enumerate(shown):
             x, y = pad + col * cell, pad + row * cell
-            draw.rectangle([x, y, x + size + 2 * border - 1,
-                            y + size + 2 * border - 1],
-                           fill=frame)
-            with Image.open(osp.join(thumbs.out_dir,
-                                     thumbs(img_path))) as img:
+            draw.rectangle(
+                [x, y, x + size + 2 * border - 1, y + size + 2 * border - 1],
+                fill=frame)
+            with Image.open(osp.join(thumbs.out_dir, thumbs(img_path))) as img:
                 img = img.convert('RGB')
-                grid.paste(img, (x + border + (size - img.width) // 2,
-                                 y + border + (size - img.height) // 2))
+                grid.paste(img,
+                           (x + border + (size - img.width) // 2, y + border +
+                            (size - img.height) // 2))
     grid.save(path)
 
 
@@ -211,27 +201,18 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
     content."""
     args = parse_args(argv)
     if args.k < 1:
-        raise SystemExit('retrieve.py: -k must be >= 1')
-    try:
-        searcher = ImageSearcher(
-            args.config,
-            args.checkpoint,
-            device=args.device,
-            batch_size=args.batch_size,
-            num_workers=args.num_workers,
-            cfg_options=args.cfg_options)
-        if osp.isfile(args.gallery):
-            searcher.load_index(args.gallery)
-        elif osp.isdir(args.gallery):
-            searcher.build_index(args.gallery, kind=args.index_type)
-            if args.save_index:
-                searcher.save_index(args.save_index)
-        else:
-            raise FileNotFoundError(
-                f'--gallery {args.gallery}: no such folder or index file')
-        results = searcher.search(args.query, k=args.k)
-    except USER_ERRORS as err:
-        raise SystemExit(f'retrieve.py: {err}') from None
+        raise UserError('-k must be >= 1')
+    searcher = searcher_from_args(args)
+    if osp.isfile(args.gallery):
+        searcher.load_index(args.gallery)
+    elif osp.isdir(args.gallery):
+        searcher.build_index(args.gallery, kind=args.index_type)
+        if args.save_index:
+            searcher.save_index(args.save_index)
+    else:
+        raise FileNotFoundError(
+            f'--gallery {args.gallery}: no such folder or index file')
+    results = searcher.search(args.query, k=args.k)
     os.makedirs(args.out_dir, exist_ok=True)
     scores = summary(results)
     content = dict(
@@ -259,4 +240,4 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
 
 
 if __name__ == '__main__':
-    main()
+    run_tool(main)

@@ -10,6 +10,7 @@ import numpy as np
 
 from gcahng.evaluation.functional import (_import_faiss, as_embeddings,
                                           nearest_neighbours)
+from gcahng.utils.cli import UserError
 
 #: ``format`` entry of a saved index.
 INDEX_FORMAT = 'gcahng-gallery-index-1'
@@ -17,7 +18,7 @@ INDEX_FORMAT = 'gcahng-gallery-index-1'
 INDEX_KINDS = ('flat', 'ivf', 'hnsw')
 
 
-class IndexMismatchError(ValueError):
+class IndexMismatchError(UserError, ValueError):
     """A saved index was built by another model (or is no gallery index)."""
 
 
@@ -218,8 +219,8 @@ class GalleryIndex:
         else:
             faiss = self._faiss()
             index = self._faiss_index
-            if hasattr(faiss, 'index_gpu_to_cpu') and 'Gpu' in type(
-                    index).__name__:
+            if hasattr(faiss,
+                       'index_gpu_to_cpu') and 'Gpu' in type(index).__name__:
                 index = faiss.index_gpu_to_cpu(index)
             arrays['faiss_index'] = faiss.serialize_index(index)
         os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)

@@ -8,8 +8,7 @@ import json
 import os.path as osp
 from contextlib import nullcontext
 from dataclasses import asdict, dataclass, field
-from typing import (Any, Dict, Iterator, List, Optional, Sequence, Tuple,
-                    Union)
+from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import torch
@@ -23,10 +22,9 @@ from torch.utils.data import DataLoader, Dataset
 from gcahng.datasets.csv_dataset import find_images, folder_class
 from gcahng.datasets.utils import image_problem
 from gcahng.registry import MODELS
-from gcahng.utils import (CheckpointMismatchError, UnsafeCheckpointError,
-                          check_checkpoint_fits)
+from gcahng.utils import UserError, check_checkpoint_fits
 from .embedding_model import EmbeddingModel
-from .gallery_index import GalleryIndex, IndexMismatchError
+from .gallery_index import GalleryIndex
 
 #: What ``embed`` and ``search`` accept: a file, a folder, a list of files,
 #: an image array (``HxWx3`` BGR, as ``mmcv.imread``) or a list of arrays.
@@ -35,14 +33,8 @@ ImageInput = Union[str, np.ndarray, Sequence[Union[str, np.ndarray]]]
 LOADING_STEPS = ('LoadImageFromFile', )
 
 
-class ImageInputError(ValueError):
+class ImageInputError(UserError, ValueError):
     """An input image cannot be found or decoded (one-line message)."""
-
-
-#: The errors of a wrong input, checkpoint or index: the tools print them in
-#: one line.
-USER_ERRORS = (ImageInputError, IndexMismatchError, FileNotFoundError,
-               CheckpointMismatchError, UnsafeCheckpointError)
 
 
 @dataclass
@@ -193,8 +185,7 @@ class ImageSearcher:
                  cfg_options: Optional[Dict[str, Any]] = None,
                  strict: bool = True,
                  progress: bool = True) -> None:
-        cfg = config if isinstance(config, Config) else Config.fromfile(
-            config)
+        cfg = config if isinstance(config, Config) else Config.fromfile(config)
         cfg = copy.deepcopy(cfg)
         if cfg_options:
             cfg.merge_from_dict(cfg_options)
@@ -203,8 +194,8 @@ class ImageSearcher:
         self.config_name = config if isinstance(config, str) else \
             cfg.filename
         self.checkpoint = checkpoint
-        self.device = torch.device(device or (
-            'cuda' if torch.cuda.is_available() else 'cpu'))
+        self.device = torch.device(
+            device or ('cuda' if torch.cuda.is_available() else 'cpu'))
         self.model = MODELS.build(copy.deepcopy(cfg.model))
         if checkpoint is not None:
             if not osp.isfile(checkpoint):
@@ -228,8 +219,9 @@ class ImageSearcher:
                              'test_dataloader.dataset.pipeline')
         self.pipeline = [dict(t) for t in dataset['pipeline']]
         self.batch_size = int(batch_size or loader.get('batch_size', 32))
-        self.num_workers = int(loader.get('num_workers', 0)
-                               if num_workers is None else num_workers)
+        self.num_workers = int(
+            loader.get('num_workers', 0) if num_workers is
+            None else num_workers)
         self.amp = (self.device.type == 'cuda') if amp is None else (
             bool(amp) and self.device.type == 'cuda')
         self.progress = progress
@@ -246,8 +238,10 @@ class ImageSearcher:
         if self._identity is None:
             pre = self.model.data_preprocessor
             preprocess = dict(
-                pipeline=[t for t in self.pipeline if t.get('type')
-                          not in ('PackInputs', ) + LOADING_STEPS],
+                pipeline=[
+                    t for t in self.pipeline
+                    if t.get('type') not in ('PackInputs', ) + LOADING_STEPS
+                ],
                 mean=_tolist(getattr(pre, 'mean', None)),
                 std=_tolist(getattr(pre, 'std', None)),
                 to_rgb=bool(getattr(pre, 'to_rgb', False)))
@@ -269,8 +263,8 @@ class ImageSearcher:
 
     def loader(self, items: Sequence[Union[str, np.ndarray]]) -> DataLoader:
         """A ``DataLoader`` running the test pipeline over ``items``."""
-        workers = self.num_workers if all(
-            isinstance(i, str) for i in items) else 0
+        workers = self.num_workers if all(isinstance(i, str)
+                                          for i in items) else 0
         return DataLoader(
             _Images(items, self.pipeline),
             batch_size=self.batch_size,
@@ -280,8 +274,9 @@ class ImageSearcher:
             persistent_workers=False)
 
     @torch.no_grad()
-    def iter_embed(self, items: Sequence[Union[str, np.ndarray]]
-                   ) -> Iterator[Tuple[int, np.ndarray]]:
+    def iter_embed(
+        self, items: Sequence[Union[str, np.ndarray]]
+    ) -> Iterator[Tuple[int, np.ndarray]]:
         """Yield ``(start, embeddings [b, D])`` batch by batch, so that a
         caller can stream a gallery: no image outlives its batch."""
         bar = ProgressBar(len(items)) if self.progress else None
@@ -340,8 +335,10 @@ class ImageSearcher:
         elif len(labels) != len(items):
             raise ValueError(f'{len(labels)} labels for {len(items)} '
                              'gallery images')
-        paths = [p if isinstance(p, str) else f'<array {i}>'
-                 for i, p in enumerate(items)]
+        paths = [
+            p if isinstance(p, str) else f'<array {i}>'
+            for i, p in enumerate(items)
+        ]
         self.index = self.index_embeddings(
             self._embed_items(items),
             paths,
@@ -461,7 +458,8 @@ class ImageRetrievalInferencer(ImageSearcher):
             if prototype_cache is not None:
                 self.save_index(prototype_cache)
 
-    def __call__(self, inputs: ImageInput,
+    def __call__(self,
+                 inputs: ImageInput,
                  topk: int = 1) -> List[SearchResult]:
         return self.search(inputs, k=topk)
 

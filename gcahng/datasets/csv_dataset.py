@@ -74,10 +74,10 @@ class CSVRetrievalDataset(DMLBaseDataset):
       columns, or every validation row has both set.
     - ``'query_gallery'`` (InShop): every validation row is either a query
       (``is_query=1, is_gallery=0``) or a gallery image (``0, 1``); each data
-      info carries ``is_query`` (what ``tools/analysis_tools`` read), which
-      the pipeline's ``PackInputs`` must pass on (``meta_keys`` with ``'is_query'``) and the metric's
-      ``mode='query_gallery'`` reads. Query and gallery share one label
-      space.
+      info carries ``is_query`` (what ``tools/analysis_tools`` read),
+      which the pipeline's ``PackInputs`` must pass on (``meta_keys`` with
+      ``'is_query'``) to the metric with ``mode='query_gallery'``. Query
+      and gallery share one label space.
 
     Any other mix (a row both query and gallery next to one-sided rows, a row
     neither) is an error, as is a ``protocol`` argument the file does not
@@ -179,8 +179,8 @@ label,path,split,is_query,is_gallery,category
                 rows = []
                 for row in reader:
                     lineno = reader.line_num
-                    if not any((v or '').strip() for v in row.values()
-                               if isinstance(v, str)):
+                    if not any((v or '').strip()
+                               for v in row.values() if isinstance(v, str)):
                         continue
                     for column in self.REQUIRED_COLUMNS:
                         if not (row.get(column) or '').strip():
@@ -238,8 +238,9 @@ label,path,split,is_query,is_gallery,category
                     sample[2]['is_query'] = bool(q)
         return samples, names
 
-    def _protocol(self, flags: Sequence[Tuple[int, Optional[bool],
-                                              Optional[bool]]]) -> str:
+    def _protocol(
+            self, flags: Sequence[Tuple[int, Optional[bool],
+                                        Optional[bool]]]) -> str:
         """The protocol the validation rows' flags express (or an error)."""
         both, one_sided = None, None
         for lineno, q, g in flags:
@@ -248,8 +249,7 @@ label,path,split,is_query,is_gallery,category
             if not (q or g):
                 raise self.malformed(
                     self.ann_file, 'a validation row must be a query, a '
-                    'gallery image or both (is_query=0, is_gallery=0)',
-                    lineno)
+                    'gallery image or both (is_query=0, is_gallery=0)', lineno)
             if q and g:
                 both = both or lineno
             else:

@@ -17,6 +17,7 @@ from mmengine.runner import Runner
 
 from gcahng.utils import OPTIONAL_PREFIXES
 
+
 @pytest.fixture(scope='session')
 def trained(tmp_path_factory) -> dict:
     """Config files (both protocols), data roots and the checkpoint."""

@@ -32,8 +32,8 @@ def split_of(trained, protocol):
     cfg = Config.fromfile(trained['configs'][protocol])
     dataset = DATASETS.build(cfg.test_dataloader.dataset)
     infos = [dataset.get_data_info(i) for i in range(len(dataset))]
-    return ([i['img_path'] for i in infos],
-            np.array([i['gt_label'] for i in infos]),
+    return ([i['img_path']
+             for i in infos], np.array([i['gt_label'] for i in infos]),
             np.array([i.get('is_query', True) for i in infos]))
 
 
@@ -43,9 +43,13 @@ def metrics_from(results, query_labels, gallery_labels, leave_one_out):
     rel = np.array([[lab == q for lab in r.labels]
                     for r, q in zip(results, query_labels)])
     rp, ap = precision_at_r(rel, num_rel)
-    out = {f'R@{k}': 100.0 * rel[:, :k].any(axis=1).mean() for k in (1, 2, 4, 8)}
+    out = {
+        f'R@{k}': 100.0 * rel[:, :k].any(axis=1).mean()
+        for k in (1, 2, 4, 8)
+    }
     valid = num_rel > 0
-    out.update(RP=100.0 * rp[valid].mean(), **{'M@R': 100.0 * ap[valid].mean()})
+    out.update(
+        RP=100.0 * rp[valid].mean(), **{'M@R': 100.0 * ap[valid].mean()})
     return out
 
 
@@ -73,14 +77,13 @@ def test_search_gives_the_neighbours_of_tools_test(trained, protocol,
         searcher.build_index(gallery, labels=labels[~is_query].tolist())
         results = searcher.search(
             queries, k=len(gallery), query_labels=labels[is_query].tolist())
-        got = metrics_from(results, labels[is_query], labels[~is_query],
-                           False)
-        assert [r.correct for r in results] == [[
-            lab == q for lab in r.labels
-        ] for r, q in zip(results, labels[is_query])]
+        got = metrics_from(results, labels[is_query], labels[~is_query], False)
+        assert [r.correct for r in results
+                ] == [[lab == q for lab in r.labels]
+                      for r, q in zip(results, labels[is_query])]
     for key, value in got.items():
-        assert value == pytest.approx(expected[f'retrieval/{key}'],
-                                      abs=1e-6), key
+        assert value == pytest.approx(
+            expected[f'retrieval/{key}'], abs=1e-6), key
     # scores: cosine similarities, sorted
     for r in results:
         assert np.all(np.diff(r.scores) <= 1e-6)
@@ -155,8 +158,8 @@ def test_index_save_load_round_trip(trained, gallery, tmp_path, kind):
     searcher, emb = gallery['searcher'], gallery['emb']
     ref_idx, ref_scores = GalleryIndex(emb, gallery['paths']).search(
         emb, 5, exclude_self=True)
-    index = searcher.index_embeddings(emb, gallery['paths'],
-                                      gallery['labels'], kind)
+    index = searcher.index_embeddings(emb, gallery['paths'], gallery['labels'],
+                                      kind)
     idx, scores = index.search(emb, 5, exclude_self=True)
     path = searcher.save_index(str(tmp_path / f'{kind}.npz'))
     loaded = GalleryIndex.load(path, searcher.identity)
@@ -193,8 +196,8 @@ def test_flat_index_is_the_metric_search(trained):
     ref = np.concatenate([c for _, c in nearest_neighbours(emb, 4)])
     np.testing.assert_array_equal(idx, ref)
     idx, scores = index.search(emb[:5] + 0.1, 3)
-    ref = np.concatenate([c for _, c in nearest_neighbours(emb[:5] + 0.1, 3,
-                                                           emb)])
+    ref = np.concatenate(
+        [c for _, c in nearest_neighbours(emb[:5] + 0.1, 3, emb)])
     np.testing.assert_array_equal(idx, ref)
     with pytest.raises(ValueError, match='dims'):
         index.search(emb[:, :4], 2)
@@ -229,8 +232,9 @@ def test_checkpoints_inference_and_official(trained, tmp_path):
     """An inference checkpoint (no training-only parts) and the authors'
     layout after the model converter embed as the training checkpoint; a
     checkpoint of another model is refused."""
-    paths = [osp.join(IMAGES, 'printer', f) for f in ('adwaita.jpg',
-                                                    'breeze.jpg')]
+    paths = [
+        osp.join(IMAGES, 'printer', f) for f in ('adwaita.jpg', 'breeze.jpg')
+    ]
     ref = searcher_of(trained).embed(paths)
     inference = searcher_of(trained, ckpt=trained['inference_ckpt'])
     np.testing.assert_allclose(inference.embed(paths), ref, atol=1e-6)

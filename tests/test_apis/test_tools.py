@@ -9,8 +9,10 @@ from urllib.parse import unquote
 import numpy as np
 import pytest
 from fixtures.retrieval_images import IMAGES, image_classes
-from helpers import load_tool
+from helpers import load_tool, tool_error
 from PIL import Image
+
+from gcahng.apis import IndexMismatchError
 
 retrieve = load_tool('retrieve.py')
 embed = load_tool('embed.py')
@@ -39,10 +41,11 @@ def test_retrieve_writes_results_report_and_grid(trained, tmp_path):
     out = tmp_path / 'out'
     query = osp.join(IMAGES, 'printer', 'breeze.jpg')
     index = str(tmp_path / 'gallery.npz')
-    content = retrieve.main(common(trained) + [
-        '--gallery', IMAGES, '--query', IMAGES, '-k', '3', '--out-dir',
-        str(out), '--save-index', index, '--thumb-size', '32'
-    ])
+    content = retrieve.main(
+        common(trained) + [
+            '--gallery', IMAGES, '--query', IMAGES, '-k', '3', '--out-dir',
+            str(out), '--save-index', index, '--thumb-size', '32'
+        ])
     n = 4 * len(image_classes())
     assert content['gallery_size'] == n and len(content['queries']) == n
     saved = json.loads((out / 'results.json').read_text())
@@ -75,17 +78,18 @@ def test_retrieve_writes_results_report_and_grid(trained, tmp_path):
         assert grid.size == ((3 + 1) * (32 + 14) + 6, 16 * (32 + 14) + 6)
 
     # the saved index answers the same, without the gallery folder
-    again = retrieve.main(common(trained) + [
-        '--gallery', index, '--query', query, '-k', '3', '--out-dir',
-        str(tmp_path / 'again')
-    ])
+    again = retrieve.main(
+        common(trained) + [
+            '--gallery', index, '--query', query, '-k', '3', '--out-dir',
+            str(tmp_path / 'again')
+        ])
     hit = [q for q in saved['queries'] if q['query'] == query][0]
     assert again['queries'][0]['paths'] == hit['paths']
     assert again['queries'][0]['correct'] is None  # a lone image: no label
     assert '#9e9e9e' in (tmp_path / 'again' / 'report.html').read_text()
 
 
-def test_retrieve_refuses_another_models_index(trained, tmp_path):
+def test_retrieve_refuses_another_models_index(trained, tmp_path, capsys):
     index = str(tmp_path / 'gallery.npz')
     embed.main(common(trained) + [IMAGES, '--out', index])
     other = list(common(trained))
@@ -94,26 +98,30 @@ def test_retrieve_refuses_another_models_index(trained, tmp_path):
         '--gallery', index, '--query', IMAGES, '-k', '2', '--out-dir',
         str(tmp_path / 'ok')
     ])
-    with pytest.raises(SystemExit, match='built by another model'):
-        retrieve.main(common(trained) + [
-            '--gallery', index, '--query', IMAGES, '--out-dir',
-            str(tmp_path / 'no'), '--cfg-options',
-            'test_dataloader.dataset.pipeline.2.crop_size=28'
-        ])
-    with pytest.raises(SystemExit, match='no such folder or index'):
-        retrieve.main(common(trained) + [
-            '--gallery',
-            str(tmp_path / 'nothing'), '--query', IMAGES
-        ])
+    with pytest.raises(IndexMismatchError, match='built by another model'):
+        retrieve.main(
+            common(trained) + [
+                '--gallery', index, '--query', IMAGES, '--out-dir',
+                str(tmp_path / 'no'), '--cfg-options',
+                'test_dataloader.dataset.pipeline.2.crop_size=28'
+            ])
+    # on the command line: one message, no traceback
+    err = tool_error(
+        lambda: retrieve.main(
+            common(trained) +
+            ['--gallery',
+             str(tmp_path / 'nothing'), '--query', IMAGES]), capsys)
+    assert 'no such folder or index file' in err
 
 
 def test_embed_writes_embeddings_and_index(trained, tmp_path):
     out = str(tmp_path / 'emb.npz')
     ivf = str(tmp_path / 'ivf.npz')
-    summary = embed.main(common(trained) + [
-        IMAGES, '--out', out, '--index', ivf, '--index-type', 'ivf',
-        '--nlist', '2'
-    ])
+    summary = embed.main(
+        common(trained) + [
+            IMAGES, '--out', out, '--index', ivf, '--index-type', 'ivf',
+            '--nlist', '2'
+        ])
     n = 4 * len(image_classes())
     assert summary['num_images'] == n
     data = np.load(out, allow_pickle=False)
@@ -142,8 +150,8 @@ def test_onnx_export_matches_pytorch(trained, tmp_path, capsys):
     spec = json.loads(open(osp.join(tmp_path, 'model.preprocess.json')).read())
     assert spec['input']['shape'] == ['batch', 3, 32, 32]
     assert spec['mean'] == pytest.approx([123.675, 116.28, 103.53])
-    assert [t['type'] for t in spec['pipeline']] == ['ResizeEdge',
-                                                     'CenterCrop']
+    assert [t['type']
+            for t in spec['pipeline']] == ['ResizeEdge', 'CenterCrop']
 
     # the exported graph alone, on another batch size, against the searcher
     import onnxruntime as ort
@@ -170,3 +178,15 @@ def test_onnx_export_uses_the_test_set_by_default(trained, tmp_path):
         str(tmp_path / 'model.onnx'), '--num-images', '3'
     ])
     assert result['images'] == 3 and result['diffs']['onnx'] <= 1e-4
+
+
+def test_embed_throughput_benchmark(capsys):
+    bench = load_tool('../benchmarks/embed_throughput.py')
+    result = bench.main([
+        '--num-images', '8', '--image-size', '40', '--crop', '32',
+        '--batch-size', '4', '--workers', '0', '--repeat', '1', '--device',
+        'cpu', '--threads', '1', '--clock', 'cpu'
+    ])
+    last = capsys.readouterr().out.strip().splitlines()[-1]
+    assert last == f'RESULT embed_over_bare={result["ratio"]:.3f}'
+    assert result['embed'] > 0 and result['bare'] > 0

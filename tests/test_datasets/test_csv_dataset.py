@@ -16,6 +16,7 @@ from helpers import REPO, load_tool
 from gcahng.datasets import CSVRetrievalDataset
 from gcahng.datasets.samplers import BalancedClassSampler
 from gcahng.datasets.utils import DatasetLayoutError, MalformedAnnotationError
+from gcahng.utils import UserError
 
 folder_to_csv = load_tool('dataset_converters/folder_to_csv.py')
 PIPELINE = [
@@ -128,39 +129,43 @@ def test_bad_rows_name_file_line_and_column(loo_root):
     write_csv(path, ['label', 'file', 'split'], [['0', 'a.jpg', 'train']])
     malformed(loo_root, ["no column(s) ['path']", 'line 1'])
     reset()
-    edit_csv(path, lambda rows: rows[:2] + [[r[0], r[1], 'val'] + r[3:]
-                                            for r in rows[2:3]] + rows[3:])
+    edit_csv(
+        path, lambda rows: rows[:2] + [[r[0], r[1], 'val'] + r[3:]
+                                       for r in rows[2:3]] + rows[3:])
     malformed(loo_root, ["column 'split'", "'val'", 'line 4'])
     reset()
-    edit_csv(path, lambda rows: [['', *r[1:]] if i == 5 else r
-                                 for i, r in enumerate(rows)])
+    edit_csv(
+        path, lambda rows: [['', *r[1:]] if i == 5 else r
+                            for i, r in enumerate(rows)])
     malformed(loo_root, ["column 'label' is empty", 'line 7'])
     reset()
     edit_csv(
-        path, lambda rows: [r[:3] + ['maybe', '1'] if i == 16 else r
-                            for i, r in enumerate(rows)])
-    malformed(loo_root, ["column 'is_query'", "'maybe'", 'line 18'],
-              split='validation')
+        path, lambda rows:
+        [r[:3] + ['maybe', '1'] if i == 16 else r for i, r in enumerate(rows)])
+    malformed(
+        loo_root, ["column 'is_query'", "'maybe'", 'line 18'],
+        split='validation')
     reset()
     # one-sided rows next to rows that are both
     edit_csv(
-        path, lambda rows: [r[:3] + ['1', '0'] if i == 20 else r
-                            for i, r in enumerate(rows)])
-    malformed(loo_root, ['line 18 is both', 'line 22 only one'],
-              split='validation')
+        path, lambda rows:
+        [r[:3] + ['1', '0'] if i == 20 else r for i, r in enumerate(rows)])
+    malformed(
+        loo_root, ['line 18 is both', 'line 22 only one'], split='validation')
     reset()
     edit_csv(
-        path, lambda rows: [r[:3] + ['0', '0'] if i == 17 else r
-                            for i, r in enumerate(rows)])
-    malformed(loo_root, ['a query, a gallery image or both', 'line 19'],
-              split='validation')
+        path, lambda rows:
+        [r[:3] + ['0', '0'] if i == 17 else r for i, r in enumerate(rows)])
+    malformed(
+        loo_root, ['a query, a gallery image or both', 'line 19'],
+        split='validation')
     reset()
     # train rows ignore the validation columns
     assert len(CSVRetrievalDataset(loo_root)) == 16
 
 
-def test_missing_image_protocol_mismatch_and_missing_files(loo_root, qg_root,
-                                                           tmp_path):
+def test_missing_image_protocol_mismatch_and_missing_files(
+        loo_root, qg_root, tmp_path):
     os.remove(osp.join(loo_root, 'images', 'folder', 'tango.jpg'))
     with pytest.raises(DatasetLayoutError) as exc:
         CSVRetrievalDataset(loo_root, split='validation')
@@ -171,8 +176,9 @@ def test_missing_image_protocol_mismatch_and_missing_files(loo_root, qg_root,
         if 'folder/tango.jpg' in row
     ][0]
     assert f'image of line {line},' in msg
-    assert len(CSVRetrievalDataset(
-        loo_root, split='validation', check_files=False)) == 16
+    assert len(
+        CSVRetrievalDataset(loo_root, split='validation',
+                            check_files=False)) == 16
 
     with pytest.raises(DatasetLayoutError, match="'query_gallery'"):
         CSVRetrievalDataset(
@@ -184,8 +190,9 @@ def test_missing_image_protocol_mismatch_and_missing_files(loo_root, qg_root,
     with pytest.raises(ValueError, match='protocol'):
         CSVRetrievalDataset(qg_root, protocol='all')
     with pytest.raises(DatasetLayoutError, match='has no images'):
-        edit_csv(osp.join(qg_root, 'data.csv'),
-                 lambda rows: [r for r in rows if r[2] == 'train'])
+        edit_csv(
+            osp.join(qg_root, 'data.csv'),
+            lambda rows: [r for r in rows if r[2] == 'train'])
         CSVRetrievalDataset(qg_root, split='validation')
 
 
@@ -209,19 +216,23 @@ def test_folder_to_csv(tmp_path, protocol):
         [root, '--out', again, '--protocol', protocol, '--seed', '3'])
     assert open(out).read() == open(again).read()  # deterministic
     train = CSVRetrievalDataset(root, out)
-    test = CSVRetrievalDataset(root, out, split='validation',
-                               protocol=protocol)
-    train_names = {train.get_data_info(i)['img_path'].split(os.sep)[-2]
-                   for i in range(len(train))}
-    test_names = {test.get_data_info(i)['img_path'].split(os.sep)[-2]
-                  for i in range(len(test))}
+    test = CSVRetrievalDataset(
+        root, out, split='validation', protocol=protocol)
+    train_names = {
+        train.get_data_info(i)['img_path'].split(os.sep)[-2]
+        for i in range(len(train))
+    }
+    test_names = {
+        test.get_data_info(i)['img_path'].split(os.sep)[-2]
+        for i in range(len(test))
+    }
     assert not train_names & test_names  # class-disjoint
     assert train_names | test_names == set(image_classes())
     assert set(test.metainfo['classes']) == test_names  # class_name column
     if protocol == 'query_gallery':
         flags = [test.get_data_info(i)['is_query'] for i in range(16)]
         assert sum(flags) == 8
-    with pytest.raises(SystemExit, match='two classes'):
+    with pytest.raises(UserError, match='two classes'):
         folder_to_csv.main([osp.join(root, 'printer'), '--out', out])
 
 

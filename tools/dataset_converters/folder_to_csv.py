@@ -29,6 +29,7 @@ from collections import defaultdict
 from typing import Dict, List, Optional, Sequence
 
 from gcahng.datasets.csv_dataset import PROTOCOLS, find_images, folder_class
+from gcahng.utils import UserError, run_tool
 
 COLUMNS = ('label', 'path', 'split', 'is_query', 'is_gallery', 'category',
            'class_name')
@@ -94,8 +95,8 @@ def split_rows(by_class: Dict[str, List[str]], test_ratio: float,
     """The CSV rows: a class-disjoint train / validation split."""
     names = sorted(by_class)
     if len(names) < 2:
-        raise SystemExit(f'folder_to_csv.py: need at least two classes (one '
-                         f'train, one validation), found {len(names)}')
+        raise UserError(f'need at least two classes (one '
+                        f'train, one validation), found {len(names)}')
     num_test = min(max(1, round(test_ratio * len(names))), len(names) - 1)
     order = list(names)
     random.Random(seed).shuffle(order)
@@ -150,7 +151,9 @@ def cfg_options(data_root: str, ann_file: str, num_train_classes: int,
         ]
     for loader in ('val_dataloader', 'test_dataloader'):
         options.append(f'{loader}.dataset.protocol={protocol}')
-    options += [f'val_evaluator.mode={protocol}', f'test_evaluator.mode={protocol}']
+    options += [
+        f'val_evaluator.mode={protocol}', f'test_evaluator.mode={protocol}'
+    ]
     options += [
         f'model.loss_metric.num_classes={num_train_classes}',
         f'model.graph_head.num_classes={num_train_classes}'
@@ -163,20 +166,21 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
     args = parse_args(argv)
     root = osp.abspath(args.root)
     if not osp.isdir(root):
-        raise SystemExit(f'folder_to_csv.py: no folder at {args.root}')
+        raise FileNotFoundError(f'no folder at {args.root}')
     if not 0.0 < args.test_ratio < 1.0:
-        raise SystemExit('folder_to_csv.py: --test-ratio must be in (0, 1)')
+        raise UserError('--test-ratio must be in (0, 1)')
     if not 0.0 < args.query_ratio < 1.0:
-        raise SystemExit('folder_to_csv.py: --query-ratio must be in (0, 1)')
+        raise UserError('--query-ratio must be in (0, 1)')
     if args.protocol == 'query_gallery' and args.min_images < 2:
-        raise SystemExit('folder_to_csv.py: query_gallery needs '
-                         '--min-images >= 2 (a query and a gallery image)')
+        raise UserError('query_gallery needs '
+                        '--min-images >= 2 (a query and a gallery image)')
     rows = split_rows(
         scan(root, args.min_images), args.test_ratio, args.protocol,
         args.query_ratio, args.seed)
     write_rows(args.out, rows)
     summary = {
-        split: dict(
+        split:
+        dict(
             images=sum(r['split'] == split for r in rows),
             classes=len({r['label']
                          for r in rows if r['split'] == split}))
@@ -199,4 +203,4 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
 
 
 if __name__ == '__main__':
-    main()
+    run_tool(main)

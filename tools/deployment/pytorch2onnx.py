@@ -26,16 +26,16 @@ from typing import List, Optional, Sequence
 
 import numpy as np
 import torch
-from mmengine.config import DictAction
 
-from gcahng.apis import USER_ERRORS, ImageSearcher, resolve_images
+from gcahng.apis import ImageSearcher, resolve_images
+from gcahng.apis.cli import add_model_arguments, searcher_from_args
+from gcahng.utils import UserError, run_tool
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog='pytorch2onnx.py', description=__doc__.split('\n')[0])
-    parser.add_argument('config', help='the model\'s config file')
-    parser.add_argument('checkpoint', help='the model\'s checkpoint')
+    add_model_arguments(parser, loader=False)
     parser.add_argument('--out', required=True, help='the ONNX file')
     parser.add_argument(
         '--images',
@@ -46,11 +46,6 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument('--atol', type=float, default=1e-4)
     parser.add_argument(
         '--torchscript', help='also write a traced TorchScript module here')
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help='override settings of the config, xxx=yyy format')
     return parser.parse_args(argv)
 
 
@@ -68,10 +63,9 @@ def check_images(searcher: ImageSearcher, images: Optional[str],
             for i in range(min(num, len(dataset)))
         ]
     except Exception as err:
-        raise SystemExit(
-            'pytorch2onnx.py: cannot read the config\'s test set to check '
-            f'the export ({type(err).__name__}: {err}); pass --images DIR'
-        ) from None
+        raise UserError(
+            'cannot read the config\'s test set to check the export '
+            f'({type(err).__name__}: {err}); pass --images DIR') from None
     return paths
 
 
@@ -81,7 +75,8 @@ def preprocess_spec(searcher: ImageSearcher, shape: Sequence[int]) -> dict:
     return dict(
         input=dict(
             name='input',
-            shape=['batch', 3, int(shape[2]), int(shape[3])],
+            shape=['batch', 3, int(shape[2]),
+                   int(shape[3])],
             dtype='float32',
             layout='NCHW, RGB',
             normalise='(pixel - mean) / std, pixel in 0..255'),
@@ -104,21 +99,13 @@ def max_abs_diff(a: np.ndarray, b: np.ndarray) -> float:
 def main(argv: Optional[Sequence[str]] = None) -> dict:
     """Export and check; returns the differences found."""
     args = parse_args(argv)
-    try:
-        searcher = ImageSearcher(
-            args.config,
-            args.checkpoint,
-            device='cpu',
-            num_workers=0,
-            progress=False,
-            cfg_options=args.cfg_options)
-        paths = check_images(searcher, args.images, args.num_images)
-        if not paths:
-            raise SystemExit('pytorch2onnx.py: no images to check on')
-        loader = searcher.loader(paths)
-        inputs = torch.cat([searcher.preprocess(b) for b in loader])
-    except USER_ERRORS as err:
-        raise SystemExit(f'pytorch2onnx.py: {err}') from None
+    searcher = searcher_from_args(
+        args, device='cpu', num_workers=0, progress=False)
+    paths = check_images(searcher, args.images, args.num_images)
+    if not paths:
+        raise UserError('no images to check the export on')
+    loader = searcher.loader(paths)
+    inputs = torch.cat([searcher.preprocess(b) for b in loader])
     model = searcher.embedder.eval()
     with torch.no_grad():
         expected = model(inputs).numpy()
@@ -169,10 +156,10 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
     print(f'preprocessing written to {spec_path}')
     bad = {k: v for k, v in diffs.items() if not v <= args.atol}
     if bad:
-        raise SystemExit(f'pytorch2onnx.py: the export differs from PyTorch '
-                         f'by more than --atol {args.atol}: {bad}')
+        raise RuntimeError(f'the export differs from PyTorch by more than '
+                           f'--atol {args.atol}: {bad}')
     return dict(diffs=diffs, spec=spec_path, images=len(paths))
 
 
 if __name__ == '__main__':
-    main()
+    run_tool(main)
