@@ -1,13 +1,13 @@
-# GCA-HNG, R512 (ImageNet ResNet-50, avg+max pool, D=512), Proxy Anchor, on
-# your own images listed in a CSV (configs/_base_/datasets/csv.py): the
-# settings of configs/gcahng/r50_pa_cub.py (T=2, H=4, w_sim=20, w_div=20,
-# alpha=5, beta=20, lr 1.5e-4) on 100 epochs. Point it at the data with the
-# --cfg-options that tools/dataset_converters/folder_to_csv.py prints (data
-# root, CSV, number of training classes, protocol).
+# GCA-HNG, R512 (ImageNet ResNet-50, avg+max pool, D=512), Proxy Anchor (PA),
+# on your own images listed in a CSV (configs/_base_/datasets/csv.py,
+# data/README.md): the model and schedule of ./r50_pa_cub.py (T=2, H=4,
+# w_sim = 20, w_div = 20, lr 1.5e-4, 100 epochs). Point it at the data with
+# the --cfg-options that tools/dataset_converters/folder_to_csv.py prints
+# (data root, CSV, number of training classes, protocol).
 _base_ = [
     '../_base_/models/r50_gcahng.py',
     '../_base_/datasets/csv.py',
-    '../_base_/schedules/gcahng_adamw.py',
+    '../_base_/schedules/gcahng_adamw_100e.py',
     '../_base_/default_runtime.py',
 ]
 
@@ -27,21 +27,7 @@ model = dict(
     # (docs/algorithm.md, "GCA-HNG with a proxy loss")
     hng_geometry='cosine',
     hng_scale=8.0,
-    loss_syn=dict(cosine_scale=32.0),
-    hardness_alpha=5.0,
-    balance_beta=20.0)
+    loss_syn=dict(cosine_scale=32.0))
 optim_wrapper = dict(
     metric=dict(optimizer=dict(lr=1.5e-4)),
     graph=dict(optimizer=dict(lr=1.5e-4)))
-param_scheduler = dict(
-    metric=[dict(type='StepLR', by_epoch=True, step_size=10, gamma=0.5)],
-    graph=[
-        dict(type='CosineAnnealingLR', by_epoch=True, T_max=100, eta_min=0.0)
-    ],
-    cls=[])
-custom_hooks = [
-    dict(type='BackboneWarmupHook', warmup_epochs=2),
-    dict(type='HardnessScheduleHook'),
-    dict(type='BalanceFactorHook'),
-]
-train_cfg = dict(max_epochs=100)
