@@ -1,4 +1,5 @@
 from .cars196 import Cars196
+from .csv_dataset import CSVRetrievalDataset
 from .cub import CUB
 from .icon_themes import IconThemes
 from .inshop import InShop
@@ -9,5 +10,6 @@ from .synthetic import SyntheticFineGrained
 
 __all__ = [
     'CUB', 'Cars196', 'SOP', 'InShop', 'IconThemes', 'SyntheticFineGrained',
-    'BalancedClassSampler', 'GlobalBatchSampler', 'configure_global_batch'
+    'BalancedClassSampler', 'GlobalBatchSampler', 'configure_global_batch',
+    'CSVRetrievalDataset'
 ]

@@ -51,8 +51,13 @@ def is_macos_junk(path: str) -> bool:
     return '__MACOSX' in parts or parts[-1].startswith('._')
 
 
-def format_layout_message(name: str, problem: str, path: Optional[str],
-                          layout: str, source: str) -> str:
+def format_layout_message(name: str,
+                          problem: str,
+                          path: Optional[str],
+                          layout: str,
+                          source: str,
+                          intro: Optional[str] = None,
+                          source_label: str = 'Download') -> str:
     """Compose the message of a :class:`DatasetLayoutError`.
 
     Args:
@@ -61,15 +66,19 @@ def format_layout_message(name: str, problem: str, path: Optional[str],
         path (str, optional): The offending file or folder.
         layout (str): The expected layout (the reader's ``LAYOUT``).
         source (str): Where the dataset comes from (the reader's ``SOURCE``).
+        intro (str, optional): The line before the layout; defaults to the
+            benchmarks' "Expected the original ... download".
+        source_label (str): What ``source`` is. Defaults to ``'Download'``.
     """
     head = f'{name}: {problem}'
     if path is not None:
         head += f': {path}'
-    return (f'{head}\n'
-            f'Expected the original {name} download, unpacked in place '
-            '(data_root is the top folder below):\n'
+    if intro is None:
+        intro = (f'Expected the original {name} download, unpacked in place '
+                 '(data_root is the top folder below):')
+    return (f'{head}\n{intro}\n'
             f'{textwrap.indent(layout.strip(), "    ")}\n'
-            f'Download: {source}\n'
+            f'{source_label}: {source}\n'
             'See data/README.md for details.')
 
 
@@ -219,6 +228,11 @@ class DMLBaseDataset(BaseDataset):
     LAYOUT: str = ''
     #: Where the dataset comes from (also shown in data/README.md).
     SOURCE: str = ''
+    #: The message line before ``LAYOUT`` (None: "Expected the original
+    #: <name> download, unpacked in place ...").
+    LAYOUT_INTRO: Optional[str] = None
+    #: What ``SOURCE`` is, in messages.
+    SOURCE_LABEL: str = 'Download'
     #: Allowed values of ``split``.
     SPLITS: Tuple[str, ...] = ('train', 'test')
     #: ``split -> (num_images, num_classes)`` of the complete download.
@@ -262,7 +276,8 @@ class DMLBaseDataset(BaseDataset):
         """Build (not raise) the dataset's layout error."""
         name = cls.DATASET_NAME or cls.__name__
         return error_type(
-            format_layout_message(name, problem, path, cls.LAYOUT, cls.SOURCE))
+            format_layout_message(name, problem, path, cls.LAYOUT, cls.SOURCE,
+                                  cls.LAYOUT_INTRO, cls.SOURCE_LABEL))
 
     @classmethod
     def malformed(cls,

@@ -14,6 +14,7 @@ import sys
 
 import pytest
 from fixtures.dml_layouts import make_cars196, make_cub, make_inshop, make_sop
+from fixtures.retrieval_images import make_csv_dataset
 from helpers import REPO, tiny_fixture_cfg, tiny_synthetic_cfg
 from mmengine.config import Config
 from mmengine.runner import Runner
@@ -43,7 +44,9 @@ def fixture_roots(tmp_path_factory) -> dict:
         IconThemes=make_cub(osp.join(root, 'icons')),
         Cars196=make_cars196(root),
         SOP=make_sop(root),
-        InShop=make_inshop(root))
+        InShop=make_inshop(root),
+        CSVRetrievalDataset=make_csv_dataset(
+            osp.join(root, 'csv'), num_train=3, num_val=3))
 
 
 def test_configs_are_found():

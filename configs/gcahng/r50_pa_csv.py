@@ -1,0 +1,33 @@
+# GCA-HNG, R512 (ImageNet ResNet-50, avg+max pool, D=512), Proxy Anchor (PA),
+# on your own images listed in a CSV (configs/_base_/datasets/csv.py,
+# data/README.md): the model and schedule of ./r50_pa_cub.py (T=2, H=4,
+# w_sim = 20, w_div = 20, lr 1.5e-4, 100 epochs). Point it at the data with
+# the --cfg-options that tools/dataset_converters/folder_to_csv.py prints
+# (data root, CSV, number of training classes, protocol).
+_base_ = [
+    '../_base_/models/r50_gcahng.py',
+    '../_base_/datasets/csv.py',
+    '../_base_/schedules/gcahng_adamw_100e.py',
+    '../_base_/default_runtime.py',
+]
+
+model = dict(
+    frozen_bn2d=True,
+    loss_metric=dict(
+        type='ProxyAnchorLoss',
+        num_classes={{_base_.num_train_classes}},
+        embed_dim={{_base_.embed_dim}},
+        margin=0.1,
+        alpha=32.0),
+    graph_head=dict(
+        num_classes={{_base_.num_train_classes}}, num_layers=2, num_heads=4),
+    loss_sim=dict(loss_weight=20.0),  # w_sim
+    loss_div=dict(loss_weight=0.2),  # 0.01 * w_div, w_div = 20
+    # PA is a cosine loss: HNG on 8 * z / |z|, L_syn on 32 * cos
+    # (docs/algorithm.md, "GCA-HNG with a proxy loss")
+    hng_geometry='cosine',
+    hng_scale=8.0,
+    loss_syn=dict(cosine_scale=32.0))
+optim_wrapper = dict(
+    metric=dict(optimizer=dict(lr=1.5e-4)),
+    graph=dict(optimizer=dict(lr=1.5e-4)))

@@ -1,0 +1,45 @@
+"""The model arguments that ``tools/retrieve.py``, ``tools/embed.py`` and
+``tools/deployment/pytorch2onnx.py`` share, and the searcher they build."""
+import argparse
+
+from mmengine.config import DictAction
+
+from .image_searcher import ImageSearcher
+
+
+def add_model_arguments(parser: argparse.ArgumentParser,
+                        loader: bool = True) -> argparse.ArgumentParser:
+    """``CONFIG CHECKPOINT [--cfg-options ...]`` and, with ``loader``,
+    ``--device --batch-size --num-workers``."""
+    parser.add_argument('config', help='the model\'s config file')
+    parser.add_argument(
+        'checkpoint',
+        help='the model\'s checkpoint (a training, inference or converted '
+        'official one)')
+    if loader:
+        parser.add_argument(
+            '--device', help='cpu, cuda, cuda:1 (default: CUDA if any)')
+        parser.add_argument(
+            '--batch-size', type=int, help='default: the config\'s test one')
+        parser.add_argument(
+            '--num-workers',
+            type=int,
+            help='loader workers (default: the config\'s test loader\'s)')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override settings of the config, xxx=yyy format')
+    return parser
+
+
+def searcher_from_args(args: argparse.Namespace, **kwargs) -> ImageSearcher:
+    """The :class:`ImageSearcher` of :func:`add_model_arguments`' options
+    (``kwargs`` override them)."""
+    options = dict(
+        device=getattr(args, 'device', None),
+        batch_size=getattr(args, 'batch_size', None),
+        num_workers=getattr(args, 'num_workers', None),
+        cfg_options=args.cfg_options)
+    options.update(kwargs)
+    return ImageSearcher(args.config, args.checkpoint, **options)
