@@ -1,7 +1,7 @@
 """Every entry of the authors' worked example, reproduced to 1e-5.
 
-``tests/data/reference/gcahng_small_vectors.pt`` (a copy of the project's
-``shared/reference/``; see the README there): N=3
+``tests/data/reference/gcahng_small_vectors.pt`` (made with the authors'
+code; see ``tests/data/reference/README.md``): N=3
 classes x M=2 samples in group order, D=8, H=2, T=1, C=5, eval mode.
 """
 import math

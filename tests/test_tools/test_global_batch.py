@@ -42,7 +42,7 @@ def tiny_cfg(model: str, bn: str, work_dir: str, max_epochs: int = 2):
     model_cfg.frozen_bn2d = bn == 'frozen_bn2d'
     if 'graph_head' in model_cfg:
         model_cfg.graph_head.update(embed_dim=16, num_layers=1, num_heads=2)
-    if model == 'np':  # NP+ in the SPEC's Euclidean geometry
+    if model == 'np':  # NP+ in the Euclidean geometry of docs/algorithm.md
         model_cfg.loss_metric = dict(type='NPairLoss')
         model_cfg.hng_geometry = 'euclidean'
         model_cfg.loss_syn = dict(type='SyntheticPairLoss')
