@@ -1,7 +1,7 @@
 # Baseline (no hard negative generation), R512 (ResNet-50, avg+max pool,
 # D=512), modified N-pair (NP+), Cars196.
 # docs/settings.md row "R512 Cars196".
-# Paper baseline (configs/gcahng/metafile.yml): R@1 84.8.
+# Paper results: configs/baselines/metafile.yml.
 # Twin of configs/gcahng/r50_npplus_cars196.py: same model, data, seed and
 # metric-model schedule, without the graph head and CACAI.
 _base_ = [

@@ -1,7 +1,7 @@
 # Baseline (no hard negative generation), R512 (ResNet-50, avg+max pool,
 # D=512), modified N-pair (NP+), InShop.
 # docs/settings.md row "R512 InShop".
-# Paper baseline (configs/gcahng/metafile.yml): R@1 89.6.
+# Paper results: configs/baselines/metafile.yml.
 # Twin of configs/gcahng/r50_npplus_inshop.py: same model, data, seed and
 # metric-model schedule, without the graph head and CACAI.
 _base_ = [

@@ -1,7 +1,7 @@
 # Baseline (no hard negative generation), R512 (ResNet-50, avg+max pool,
 # D=512), Proxy Anchor (PA), InShop.
 # docs/settings.md row "R512 InShop".
-# Paper baseline (configs/gcahng/metafile.yml): R@1 92.2.
+# Paper results: configs/baselines/metafile.yml.
 # Twin of configs/gcahng/r50_pa_inshop.py: same model, data, seed and
 # metric-model schedule, without the graph head and CACAI.
 # The NP+ baseline (./r50_npplus_inshop.py) with Proxy Anchor as L_m.

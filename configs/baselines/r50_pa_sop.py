@@ -1,7 +1,7 @@
 # Baseline (no hard negative generation), R512 (ResNet-50, avg+max pool,
 # D=512), Proxy Anchor (PA), Stanford Online Products.
 # docs/settings.md row "R512 SOP".
-# Paper baseline (configs/gcahng/metafile.yml): R@1 80.6.
+# Paper results: configs/baselines/metafile.yml.
 # Twin of configs/gcahng/r50_pa_sop.py: same model, data, seed and
 # metric-model schedule, without the graph head and CACAI.
 # The NP+ baseline (./r50_npplus_sop.py) with Proxy Anchor as L_m.

@@ -1,7 +1,7 @@
 # GCA-HNG, DN384 (DINO ViT-S/16, CLS token, D=384), modified N-pair (NP+),
 # Cars196.
 # docs/settings.md row "DN384 Cars196".
-# Paper (configs/gcahng/metafile.yml): R@1 90.0, RP 43.6, M@R 34.1.
+# Paper results: configs/gcahng/metafile.yml.
 _base_ = [
     '../_base_/models/dino-s16_gcahng.py',
     '../_base_/datasets/cars196.py',

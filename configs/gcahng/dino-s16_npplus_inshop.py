@@ -1,7 +1,7 @@
 # GCA-HNG, DN384 (DINO ViT-S/16, CLS token, D=384), modified N-pair (NP+),
 # InShop.
 # docs/settings.md row "DN384 InShop".
-# Paper (configs/gcahng/metafile.yml): R@1 92.9, RP 72.6, M@R 70.1.
+# Paper results: configs/gcahng/metafile.yml.
 _base_ = [
     '../_base_/models/dino-s16_gcahng.py',
     '../_base_/datasets/inshop.py',

@@ -1,7 +1,7 @@
 # GCA-HNG, DN384 (DINO ViT-S/16, CLS token, D=384), modified N-pair (NP+),
 # Stanford Online Products.
 # docs/settings.md row "DN384 SOP".
-# Paper (configs/gcahng/metafile.yml): R@1 85.5, RP 65.2, M@R 62.6.
+# Paper results: configs/gcahng/metafile.yml.
 _base_ = [
     '../_base_/models/dino-s16_gcahng.py',
     '../_base_/datasets/sop.py',

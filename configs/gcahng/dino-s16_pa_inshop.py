@@ -1,6 +1,6 @@
 # GCA-HNG, DN384 (DINO ViT-S/16, CLS token, D=384), Proxy Anchor (PA), InShop.
 # docs/settings.md row "DN384 InShop".
-# Paper (configs/gcahng/metafile.yml): R@1 93.3, RP 70.8, M@R 68.3.
+# Paper results: configs/gcahng/metafile.yml.
 # The NP+ row (./dino-s16_npplus_inshop.py) with Proxy Anchor as L_m and
 # w_div = 20 (lambda_2 = 0.01).
 _base_ = ['./dino-s16_npplus_inshop.py']

@@ -1,7 +1,7 @@
 # GCA-HNG, DN384 (DINO ViT-S/16, CLS token, D=384), Proxy Anchor (PA), Stanford
 # Online Products.
 # docs/settings.md row "DN384 SOP".
-# Paper (configs/gcahng/metafile.yml): R@1 85.9, RP 65.6, M@R 63.1.
+# Paper results: configs/gcahng/metafile.yml.
 # The NP+ row (./dino-s16_npplus_sop.py) with Proxy Anchor as L_m and
 # w_div = 20 (lambda_2 = 0.01).
 _base_ = ['./dino-s16_npplus_sop.py']

@@ -1,7 +1,7 @@
 # GCA-HNG, G512 (GoogLeNet, avg pool, D=512), N-pair (NP, 40x2 batches),
 # Cars196.
 # docs/settings.md row "G512 Cars196".
-# Paper (configs/gcahng/metafile.yml): R@1 83.5, RP 37.5, M@R 27.1.
+# Paper results: configs/gcahng/metafile.yml.
 # The NP+ row (./googlenet_npplus_cars196.py) on 40 x 2 batches: NP+ with
 # M = 2 samples per class is the original N-pair loss.
 _base_ = ['./googlenet_npplus_cars196.py']

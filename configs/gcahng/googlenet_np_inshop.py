@@ -1,7 +1,7 @@
 # GCA-HNG, G512 (GoogLeNet, avg pool, D=512), N-pair (NP, 40x2 batches),
 # InShop.
 # docs/settings.md row "G512 InShop".
-# Paper (configs/gcahng/metafile.yml): R@1 88.6, RP 66.6, M@R 63.5.
+# Paper results: configs/gcahng/metafile.yml.
 # Equal to the NP+ row (./googlenet_npplus_inshop.py): its batches are
 # already 40 x 2, on which NP+ is the original N-pair loss.
 _base_ = ['./googlenet_npplus_inshop.py']

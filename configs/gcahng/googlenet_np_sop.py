@@ -1,7 +1,7 @@
 # GCA-HNG, G512 (GoogLeNet, avg pool, D=512), N-pair (NP, 40x2 batches),
 # Stanford Online Products.
 # docs/settings.md row "G512 SOP".
-# Paper (configs/gcahng/metafile.yml): R@1 75.8, RP 50.8, M@R 47.4.
+# Paper results: configs/gcahng/metafile.yml.
 # Equal to the NP+ row (./googlenet_npplus_sop.py): its batches are
 # already 40 x 2, on which NP+ is the original N-pair loss.
 _base_ = ['./googlenet_npplus_sop.py']

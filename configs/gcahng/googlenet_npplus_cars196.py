@@ -1,6 +1,6 @@
 # GCA-HNG, G512 (GoogLeNet, avg pool, D=512), modified N-pair (NP+), Cars196.
 # docs/settings.md row "G512 Cars196".
-# Paper (configs/gcahng/metafile.yml): R@1 84.1, RP 37.9, M@R 27.5.
+# Paper results: configs/gcahng/metafile.yml.
 _base_ = [
     '../_base_/models/googlenet_gcahng.py',
     '../_base_/datasets/cars196.py',

@@ -1,7 +1,7 @@
 # GCA-HNG, G512 (GoogLeNet, avg pool, D=512), modified N-pair (NP+),
 # CUB-200-2011.
 # docs/settings.md row "G512 CUB-200-2011".
-# Paper (configs/gcahng/metafile.yml): R@1 63.9, RP 34.9, M@R 23.8.
+# Paper results: configs/gcahng/metafile.yml.
 _base_ = [
     '../_base_/models/googlenet_gcahng.py',
     '../_base_/datasets/cub.py',

@@ -1,6 +1,6 @@
 # GCA-HNG, G512 (GoogLeNet, avg pool, D=512), modified N-pair (NP+), InShop.
 # docs/settings.md row "G512 InShop".
-# Paper (configs/gcahng/metafile.yml): R@1 88.6, RP 66.6, M@R 63.5.
+# Paper results: configs/gcahng/metafile.yml.
 _base_ = [
     '../_base_/models/googlenet_gcahng.py',
     '../_base_/datasets/inshop.py',

@@ -1,7 +1,7 @@
 # GCA-HNG, G512 (GoogLeNet, avg pool, D=512), modified N-pair (NP+), Stanford
 # Online Products.
 # docs/settings.md row "G512 SOP".
-# Paper (configs/gcahng/metafile.yml): R@1 75.8, RP 50.8, M@R 47.4.
+# Paper results: configs/gcahng/metafile.yml.
 _base_ = [
     '../_base_/models/googlenet_gcahng.py',
     '../_base_/datasets/sop.py',

@@ -1,6 +1,6 @@
 # GCA-HNG, G512 (GoogLeNet, avg pool, D=512), Proxy Anchor (PA), Cars196.
 # docs/settings.md row "G512 Cars196".
-# Paper (configs/gcahng/metafile.yml): R@1 86.7, RP 38.2, M@R 28.5.
+# Paper results: configs/gcahng/metafile.yml.
 # The NP+ row (./googlenet_npplus_cars196.py) with Proxy Anchor as L_m and
 # w_div = 20 (lambda_2 = 0.01).
 _base_ = ['./googlenet_npplus_cars196.py']

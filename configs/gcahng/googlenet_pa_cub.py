@@ -1,6 +1,6 @@
 # GCA-HNG, G512 (GoogLeNet, avg pool, D=512), Proxy Anchor (PA), CUB-200-2011.
 # docs/settings.md row "G512 CUB-200-2011".
-# Paper (configs/gcahng/metafile.yml): R@1 65.7, RP 35.8, M@R 24.8.
+# Paper results: configs/gcahng/metafile.yml.
 # The NP+ row (./googlenet_npplus_cub.py) with Proxy Anchor as L_m and
 # w_div = 20 (lambda_2 = 0.01).
 _base_ = ['./googlenet_npplus_cub.py']

@@ -1,6 +1,6 @@
 # GCA-HNG, G512 (GoogLeNet, avg pool, D=512), Proxy Anchor (PA), InShop.
 # docs/settings.md row "G512 InShop".
-# Paper (configs/gcahng/metafile.yml): R@1 91.1, RP 68.0, M@R 65.3.
+# Paper results: configs/gcahng/metafile.yml.
 # The NP+ row (./googlenet_npplus_inshop.py) with Proxy Anchor as L_m and
 # w_div = 20 (lambda_2 = 0.01).
 _base_ = ['./googlenet_npplus_inshop.py']

@@ -1,7 +1,7 @@
 # GCA-HNG, G512 (GoogLeNet, avg pool, D=512), Proxy Anchor (PA), Stanford
 # Online Products.
 # docs/settings.md row "G512 SOP".
-# Paper (configs/gcahng/metafile.yml): R@1 78.8, RP 54.5, M@R 51.4.
+# Paper results: configs/gcahng/metafile.yml.
 # The NP+ row (./googlenet_npplus_sop.py) with Proxy Anchor as L_m and
 # w_div = 20 (lambda_2 = 0.01).
 _base_ = ['./googlenet_npplus_sop.py']

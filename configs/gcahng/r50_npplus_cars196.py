@@ -1,7 +1,7 @@
 # GCA-HNG, R512 (ResNet-50, avg+max pool, D=512), modified N-pair (NP+),
 # Cars196.
 # docs/settings.md row "R512 Cars196".
-# Paper (configs/gcahng/metafile.yml): R@1 88.2, RP 42.3, M@R 32.5.
+# Paper results: configs/gcahng/metafile.yml.
 _base_ = [
     '../_base_/models/r50_gcahng.py',
     '../_base_/datasets/cars196.py',

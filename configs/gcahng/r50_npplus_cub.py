@@ -1,7 +1,7 @@
 # GCA-HNG, R512 (ResNet-50, avg+max pool, D=512), modified N-pair (NP+),
 # CUB-200-2011.
 # docs/settings.md row "R512 CUB-200-2011".
-# Paper (configs/gcahng/metafile.yml): R@1 70.3, RP 39.4, M@R 28.4.
+# Paper results: configs/gcahng/metafile.yml.
 _base_ = [
     '../_base_/models/r50_gcahng.py',
     '../_base_/datasets/cub.py',

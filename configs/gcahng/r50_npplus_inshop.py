@@ -1,7 +1,7 @@
 # GCA-HNG, R512 (ResNet-50, avg+max pool, D=512), modified N-pair (NP+),
 # InShop.
 # docs/settings.md row "R512 InShop".
-# Paper (configs/gcahng/metafile.yml): R@1 91.7, RP 71.2, M@R 68.5.
+# Paper results: configs/gcahng/metafile.yml.
 _base_ = [
     '../_base_/models/r50_gcahng.py',
     '../_base_/datasets/inshop.py',

@@ -1,7 +1,7 @@
 # GCA-HNG, R512 (ResNet-50, avg+max pool, D=512), modified N-pair (NP+),
 # Stanford Online Products.
 # docs/settings.md row "R512 SOP".
-# Paper (configs/gcahng/metafile.yml): R@1 80.5, RP 56.8, M@R 53.9.
+# Paper results: configs/gcahng/metafile.yml.
 _base_ = [
     '../_base_/models/r50_gcahng.py',
     '../_base_/datasets/sop.py',

@@ -1,6 +1,6 @@
 # GCA-HNG, R512 (ResNet-50, avg+max pool, D=512), Proxy Anchor (PA), Cars196.
 # docs/settings.md row "R512 Cars196".
-# Paper (configs/gcahng/metafile.yml): R@1 91.1, RP 44.1, M@R 35.4.
+# Paper results: configs/gcahng/metafile.yml.
 # The NP+ row (./r50_npplus_cars196.py) with Proxy Anchor as L_m and
 # w_div = 20 (lambda_2 = 0.01).
 _base_ = ['./r50_npplus_cars196.py']

@@ -1,7 +1,7 @@
 # GCA-HNG, R512 (ResNet-50, avg+max pool, D=512), Proxy Anchor (PA),
 # CUB-200-2011.
 # docs/settings.md row "R512 CUB-200-2011".
-# Paper (configs/gcahng/metafile.yml): R@1 72.3, RP 40.7, M@R 30.1.
+# Paper results: configs/gcahng/metafile.yml.
 # The NP+ row (./r50_npplus_cub.py) with Proxy Anchor as L_m and
 # w_div = 20 (lambda_2 = 0.01).
 _base_ = ['./r50_npplus_cub.py']

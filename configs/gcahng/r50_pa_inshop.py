@@ -1,6 +1,6 @@
 # GCA-HNG, R512 (ResNet-50, avg+max pool, D=512), Proxy Anchor (PA), InShop.
 # docs/settings.md row "R512 InShop".
-# Paper (configs/gcahng/metafile.yml): R@1 93.6, RP 71.9, M@R 69.5.
+# Paper results: configs/gcahng/metafile.yml.
 # The NP+ row (./r50_npplus_inshop.py) with Proxy Anchor as L_m and
 # w_div = 20 (lambda_2 = 0.01).
 _base_ = ['./r50_npplus_inshop.py']

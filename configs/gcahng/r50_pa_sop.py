@@ -1,7 +1,7 @@
 # GCA-HNG, R512 (ResNet-50, avg+max pool, D=512), Proxy Anchor (PA), Stanford
 # Online Products.
 # docs/settings.md row "R512 SOP".
-# Paper (configs/gcahng/metafile.yml): R@1 81.8, RP 58.5, M@R 55.7.
+# Paper results: configs/gcahng/metafile.yml.
 # The NP+ row (./r50_npplus_sop.py) with Proxy Anchor as L_m and
 # w_div = 20 (lambda_2 = 0.01).
 _base_ = ['./r50_npplus_sop.py']
