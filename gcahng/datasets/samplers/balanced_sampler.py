@@ -10,6 +10,12 @@ from mmengine.logging import print_log
 from torch.utils.data import Sampler
 
 from gcahng.registry import DATA_SAMPLERS
+from gcahng.utils.cli import UserError
+
+
+class BatchSettingError(UserError, ValueError):
+    """A batch setting of the config that cannot work (N or M, the batch
+    size, the number of processes); tools report it in one line."""
 
 
 def _dataset_labels(dataset: Sized) -> np.ndarray:
@@ -93,7 +99,7 @@ def global_batch_share(num_classes: int, rank: int,
         ValueError: if ``W > N`` (a rank would have no sample).
     """
     if world_size > num_classes:
-        raise ValueError(
+        raise BatchSettingError(
             f'global batch: {world_size} ranks cannot share a batch of '
             f'{num_classes} classes (each rank loads whole classes, so at '
             f'most {num_classes} ranks); use fewer processes, a larger N '
@@ -171,7 +177,7 @@ class BalancedClassSampler(Sampler):
                  round_up: bool = True,
                  global_batch: bool = False) -> None:
         if num_classes_per_batch < 1 or num_samples_per_class < 1:
-            raise ValueError(
+            raise BatchSettingError(
                 'num_classes_per_batch and num_samples_per_class must be '
                 f'positive, got {num_classes_per_batch} and '
                 f'{num_samples_per_class}')
@@ -193,7 +199,7 @@ class BalancedClassSampler(Sampler):
         labels = _dataset_labels(dataset)
         self.classes = np.unique(labels)
         if len(self.classes) < num_classes_per_batch:
-            raise ValueError(
+            raise BatchSettingError(
                 f'The dataset has {len(self.classes)} classes, fewer than '
                 f'num_classes_per_batch={num_classes_per_batch}.')
         self.class_indices: Dict[int, np.ndarray] = {

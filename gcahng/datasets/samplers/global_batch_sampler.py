@@ -11,7 +11,7 @@ from torch.utils.data import Sampler
 
 from gcahng.models.utils.global_batch import GLOBAL_BATCH_INFO
 from gcahng.registry import DATA_SAMPLERS, MODELS
-from .balanced_sampler import BalancedClassSampler
+from .balanced_sampler import BalancedClassSampler, BatchSettingError
 
 
 @DATA_SAMPLERS.register_module()
@@ -44,7 +44,7 @@ class GlobalBatchSampler(Sampler):
                 f'True) as the sampler, got {type(sampler).__name__}')
         n, m = sampler.num_classes_per_batch, sampler.num_samples_per_class
         if batch_size != n * m:
-            raise ValueError(
+            raise BatchSettingError(
                 f'train_dataloader.batch_size={batch_size}, but the sampler '
                 f'deals N x M = {n} x {m} = {n * m}: in global-batch mode '
                 'batch_size is the global batch N x M (split over the ranks)')
@@ -104,17 +104,17 @@ def configure_global_batch(cfg: Config) -> bool:
     it switched the dataloader to global dealing.
 
     Raises:
-        ValueError: for ``global_batch=True`` with a model that cannot
-            gather, or with a sampler other than ``BalancedClassSampler``,
-            or with a sampler set to deal globally for a model that does not
-            gather.
+        BatchSettingError: (a ``ValueError``) for ``global_batch=True``
+            with a model that cannot gather, or with a sampler other than
+            ``BalancedClassSampler``, or with a sampler set to deal globally
+            for a model that does not gather.
     """
     model = cfg.get('model') or {}
     loader = cfg.get('train_dataloader')
     flag = model_global_batch(model)
     if flag is None:
         if model.get('global_batch'):
-            raise ValueError(
+            raise BatchSettingError(
                 f'model.global_batch=True, but {model.get("type")} cannot '
                 'gather a global batch (only gcahng retrievers, DMLRetriever '
                 'and GCAHNG, can); remove the setting')
@@ -126,13 +126,13 @@ def configure_global_batch(cfg: Config) -> bool:
                                           BalancedClassSampler)
     if not flag:
         if sampler.get('global_batch'):
-            raise ValueError(
+            raise BatchSettingError(
                 'train_dataloader.sampler.global_batch=True but '
                 'model.global_batch=False: set model.global_batch only '
                 '(the sampler follows it)')
         return False
     if not is_balanced:
-        raise ValueError(
+        raise BatchSettingError(
             'model.global_batch=True on several processes needs '
             "train_dataloader.sampler=dict(type='BalancedClassSampler', "
             f'...), got {sampler.get("type")!r}; or set '
