@@ -42,6 +42,26 @@ def run(cmd: List[str], **env: str) -> subprocess.CompletedProcess:
     return proc
 
 
+#: ``--cfg-options`` that shrink a 224-pixel GCA-HNG config (R50, the
+#: ``dml_224`` pipelines) to one CPU epoch of 3 x 3 batches on a fixture:
+#: no pretrained weights, no workers, 32 px crops, the cosine over 1 epoch.
+TINY_224_RUN_OPTIONS = [
+    'model.backbone.pretrained=None',
+    'train_dataloader.batch_size=9',
+    'train_dataloader.sampler.num_classes_per_batch=3',
+    'train_dataloader.num_workers=0',
+    'train_dataloader.persistent_workers=False',
+    'val_dataloader.num_workers=0',
+    'val_dataloader.persistent_workers=False',
+    'train_dataloader.dataset.pipeline.1.scale=32',
+    'val_dataloader.dataset.pipeline.1.scale=36',
+    'val_dataloader.dataset.pipeline.2.crop_size=32',
+    'train_cfg.max_epochs=1',
+    'train_cfg.val_interval=1',
+    'param_scheduler.graph.0.T_max=1',
+]
+
+
 def config_path(rel: str) -> str:
     return osp.join(REPO, 'configs', rel)
 

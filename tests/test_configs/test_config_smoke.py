@@ -15,7 +15,8 @@ import sys
 import pytest
 from fixtures.dml_layouts import make_cars196, make_cub, make_inshop, make_sop
 from fixtures.retrieval_images import make_csv_dataset
-from helpers import REPO, tiny_fixture_cfg, tiny_synthetic_cfg
+from helpers import (REPO, TINY_224_RUN_OPTIONS, tiny_fixture_cfg,
+                     tiny_synthetic_cfg)
 from mmengine.config import Config
 from mmengine.runner import Runner
 
@@ -166,22 +167,9 @@ def test_train_script_on_the_cars196_fixture(tmp_path, fixture_roots):
         f'{key}.dataset.data_root={root}'
         for key in ('train_dataloader', 'val_dataloader', 'test_dataloader')
     ] + [
-        'model.backbone.pretrained=None',
         'model.loss_metric.num_classes=3',
         'model.graph_head.num_classes=3',
-        'train_dataloader.batch_size=9',
-        'train_dataloader.sampler.num_classes_per_batch=3',
-        'train_dataloader.num_workers=0',
-        'train_dataloader.persistent_workers=False',
-        'val_dataloader.num_workers=0',
-        'val_dataloader.persistent_workers=False',
-        'train_dataloader.dataset.pipeline.1.scale=32',
-        'val_dataloader.dataset.pipeline.1.scale=36',
-        'val_dataloader.dataset.pipeline.2.crop_size=32',
-        'train_cfg.max_epochs=1',
-        'train_cfg.val_interval=1',
-        'param_scheduler.graph.0.T_max=1',
-    ]
+    ] + TINY_224_RUN_OPTIONS
     proc = subprocess.run(
         [
             sys.executable,

@@ -11,7 +11,7 @@ import sys
 import numpy as np
 import pytest
 from fixtures.retrieval_images import IMAGES, image_classes, make_csv_dataset
-from helpers import REPO, load_tool
+from helpers import REPO, TINY_224_RUN_OPTIONS, load_tool
 
 from gcahng.datasets import CSVRetrievalDataset
 from gcahng.datasets.samplers import BalancedClassSampler
@@ -250,28 +250,13 @@ def test_train_on_the_converted_csv(tmp_path):
     assert summary['train']['classes'] == 3
     assert 'model.graph_head.num_classes=3' in summary['cfg_options']
     work = tmp_path / 'work'
-    shrink = [
-        'model.backbone.pretrained=None',
-        'train_dataloader.batch_size=9',
-        'train_dataloader.sampler.num_classes_per_batch=3',
-        'train_dataloader.num_workers=0',
-        'train_dataloader.persistent_workers=False',
-        'val_dataloader.num_workers=0',
-        'val_dataloader.persistent_workers=False',
-        'train_dataloader.dataset.pipeline.1.scale=32',
-        'val_dataloader.dataset.pipeline.1.scale=36',
-        'val_dataloader.dataset.pipeline.2.crop_size=32',
-        'train_cfg.max_epochs=1',
-        'train_cfg.val_interval=1',
-        'param_scheduler.graph.0.T_max=1',
-    ]
     config = osp.join(REPO, 'configs/gcahng/r50_pa_csv.py')
     proc = subprocess.run(
         [
             sys.executable,
             osp.join(REPO, 'tools/train.py'), config, '--work-dir',
             str(work), '--cfg-options'
-        ] + summary['cfg_options'] + shrink,
+        ] + summary['cfg_options'] + TINY_224_RUN_OPTIONS,
         cwd=REPO,
         capture_output=True,
         text=True,
