@@ -4,6 +4,8 @@
 # (IconThemes reader):
 # classes 1-100 train (1,559 images), 101-200 test (1,525). 40 px crops
 # without flips (icons have a direction: go-next / go-previous).
+_base_ = ['./cpu_16x3.py']
+
 dataset_type = 'IconThemes'
 data_root = 'data/icon_themes'
 num_train_classes = 100
@@ -20,29 +22,10 @@ test_pipeline = [
 ]
 
 train_dataloader = dict(
-    batch_size=48,  # N x M = 16 classes x 3 samples
-    num_workers=0,
-    sampler=dict(
-        type='BalancedClassSampler',
-        num_classes_per_batch=16,
-        num_samples_per_class=3),
     dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
-        split='train',
-        pipeline=train_pipeline),
-)
+        type=dataset_type, data_root=data_root, pipeline=train_pipeline))
 val_dataloader = dict(
     batch_size=128,
-    num_workers=0,
-    sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
-        split='test',
-        test_mode=True,
-        pipeline=test_pipeline),
-)
-val_evaluator = dict(type='RetrievalMetric', topk=(1, 2, 4, 8))
+        type=dataset_type, data_root=data_root, pipeline=test_pipeline))
 test_dataloader = val_dataloader
-test_evaluator = val_evaluator

@@ -1,5 +1,7 @@
 # The built-in procedurally generated fine-grained dataset: no download.
 # 64 classes (32 train, 32 disjoint test), 40 images each, 64x64 pixels.
+_base_ = ['./cpu_16x3.py']
+
 dataset_type = 'SyntheticFineGrained'
 num_train_classes = 32
 
@@ -15,33 +17,18 @@ test_pipeline = [
 ]
 
 train_dataloader = dict(
-    batch_size=48,  # N x M = 16 classes x 3 samples
-    num_workers=0,
-    sampler=dict(
-        type='BalancedClassSampler',
-        num_classes_per_batch=16,
-        num_samples_per_class=3),
     dataset=dict(
         type=dataset_type,
-        split='train',
         num_classes=64,
         samples_per_class=40,
         img_size=64,
-        pipeline=train_pipeline),
-)
+        pipeline=train_pipeline))
 val_dataloader = dict(
     batch_size=64,
-    num_workers=0,
-    sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(
         type=dataset_type,
-        split='test',
         num_classes=64,
         samples_per_class=40,
         img_size=64,
-        test_mode=True,
-        pipeline=test_pipeline),
-)
-val_evaluator = dict(type='RetrievalMetric', topk=(1, 2, 4, 8))
+        pipeline=test_pipeline))
 test_dataloader = val_dataloader
-test_evaluator = val_evaluator
