@@ -165,7 +165,8 @@ def test_every_tool_reports_user_errors_through_run_tool():
 
 def test_a_batch_setting_that_cannot_work_is_one_message(tiny_cfg):
     """More classes per batch than the dataset has: a config error."""
-    proc = run_tool_process('tools/train.py', tiny_cfg, '--cfg-options',
-                            'train_dataloader.sampler.num_classes_per_batch='
-                            '99', 'train_dataloader.batch_size=198')
+    proc = run_tool_process(
+        'tools/train.py', tiny_cfg, '--cfg-options',
+        'train_dataloader.sampler.num_classes_per_batch='
+        '99', 'train_dataloader.batch_size=198')
     assert_one_message(proc, 'train.py', 'num_classes_per_batch=99')
