@@ -131,3 +131,26 @@ def test_paramwise_cfg_applies_to_wrapped_children(process_group):
         if any(p is proxies for p in g['params'])
     ]
     assert lrs == [pytest.approx(1.0)]  # 1e-2 x lr_mult 100
+
+
+def test_checkpoint_with_wrapped_keys_still_loads(process_group):
+    """A multi-process checkpoint written before the state-dict post-hook
+    holds ``backbone.module.<name>``: it loads, strictly, into a model whose
+    children are plain and into one whose children are wrapped."""
+
+    def old_key(key):
+        for child in ('backbone.', 'loss_metric.'):
+            if key.startswith(child):
+                return f'{child}module.{key[len(child):]}'
+        return key
+
+    source = build_model()
+    old_style = {old_key(k): v for k, v in source.state_dict().items()}
+    for fresh in (build_model(), _wrap_children(build_model())):
+        load_state_dict(fresh, dict(old_style), strict=True)
+        for (name, a), b in zip(source.state_dict().items(),
+                                fresh.state_dict().values()):
+            assert torch.equal(a, b), name
+    plain = build_model()
+    plain.load_state_dict(dict(old_style))  # torch's own loader too
+    assert torch.equal(plain.loss_metric.proxies, source.loss_metric.proxies)

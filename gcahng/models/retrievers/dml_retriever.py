@@ -1,4 +1,4 @@
-from typing import Dict, List, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn as nn
@@ -56,6 +56,24 @@ def _unwrapped_child_keys(module: nn.Module, state_dict: dict, prefix: str,
         entries = list(metadata.items())
         metadata.clear()
         metadata.update((rename(k), v) for k, v in entries)
+
+
+def _read_wrapped_child_keys(module: nn.Module, state_dict: dict, prefix: str,
+                             *args: Any) -> None:
+    """Load-state-dict pre-hook: a checkpoint written by a multi-process run
+    before :func:`_unwrapped_child_keys` existed holds
+    ``backbone.module.conv1.weight``; read it as ``backbone.conv1.weight``,
+    the key every loader (MMEngine's unwraps model wrappers) now expects.
+    Without this, a resume or a test from such a checkpoint loaded nothing
+    into the wrapped children and warned only about missing keys.
+    """
+    heads = tuple(f'{prefix}{name}.module.'
+                  for name, _ in module.named_children())
+    for key in [k for k in state_dict if k.startswith(heads)]:
+        head = next(h for h in heads if key.startswith(h))
+        new_key = head[:-len('module.')] + key[len(head):]
+        state_dict.setdefault(new_key, state_dict[key])
+        del state_dict[key]
 
 
 @MODELS.register_module()
@@ -122,6 +140,7 @@ class DMLRetriever(BaseModel):
                 for p in m.parameters():
                     p.requires_grad_(False)
         self.register_state_dict_post_hook(_unwrapped_child_keys)
+        self.register_load_state_dict_pre_hook(_read_wrapped_child_keys)
         # global-batch mode (docs/algorithm.md §9): the layers that see only
         # this rank's share normalise with the global batch's statistics
         self.global_batch = global_batch
