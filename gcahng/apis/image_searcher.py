@@ -15,14 +15,15 @@ import torch
 from mmengine.config import Config
 from mmengine.dataset import Compose, pseudo_collate
 from mmengine.registry import init_default_scope
-from mmengine.runner.checkpoint import load_checkpoint
+from mmengine.runner.checkpoint import load_state_dict
 from mmengine.utils import ProgressBar
 from torch.utils.data import DataLoader, Dataset
 
 from gcahng.datasets.csv_dataset import find_images, folder_class
 from gcahng.datasets.utils import image_problem
 from gcahng.registry import MODELS
-from gcahng.utils import UserError, check_checkpoint_fits
+from gcahng.utils import UserError, safe_torch_load
+from gcahng.utils.checkpoint_fit import check_state_fits, state_dict_of
 from .embedding_model import EmbeddingModel
 from .gallery_index import GalleryIndex
 
@@ -143,8 +144,8 @@ class ImageSearcher:
     generator / proxies, or an official GCA-HNG checkpoint converted by
     ``tools/model_converters/gcahng_official_to_mmengine.py``). The
     checkpoint must fit the config's model
-    (:func:`gcahng.utils.check_checkpoint_fits`) and is read with the
-    weights-only unpickler. Images go through the config's
+    (:func:`gcahng.utils.checkpoint_fit.check_state_fits`) and is read once,
+    with the weights-only unpickler. Images go through the config's
     ``test_dataloader`` pipeline and the model's data preprocessor, then
     :class:`EmbeddingModel` (``e = z / ||z||``), in batches on a
     ``DataLoader`` with ``num_workers`` workers; with ``amp`` (default on
@@ -200,14 +201,11 @@ class ImageSearcher:
         if checkpoint is not None:
             if not osp.isfile(checkpoint):
                 raise FileNotFoundError(f'no checkpoint file at {checkpoint}')
-            check_checkpoint_fits(self.model, checkpoint, strict=strict)
-            load_checkpoint(
-                self.model,
-                checkpoint,
-                map_location='cpu',
-                strict=False,
-                logger='silent',
-                revise_keys=[(r'^module\.', '')])
+            state = state_dict_of(
+                safe_torch_load(checkpoint, map_location='cpu'))
+            if strict:
+                check_state_fits(self.model, state, checkpoint)
+            load_state_dict(self.model, state, strict=False, logger='silent')
         elif hasattr(self.model, 'init_weights'):
             self.model.init_weights()
         self.model.to(self.device).eval()

@@ -92,11 +92,22 @@ def check_checkpoint_fits(
             error.
         optional_prefixes (Sequence[str]): Model keys that may be missing.
     """
-    if not strict:
-        return
+    if strict:
+        state = state_dict_of(safe_torch_load(path, map_location='cpu'))
+        check_state_fits(model, state, path, allow_flag, optional_prefixes)
+
+
+def check_state_fits(
+        model: nn.Module,
+        state: Dict[str, Any],
+        source: str,
+        allow_flag: str = '--non-strict',
+        optional_prefixes: Sequence[str] = OPTIONAL_PREFIXES) -> None:
+    """:func:`check_checkpoint_fits` for a checkpoint already read
+    (``state`` from :func:`state_dict_of`; ``source`` names it in the
+    error), so that a caller that loads it reads the file once."""
     if is_model_wrapper(model):  # DDP and other wrappers
         model = model.module
-    state = state_dict_of(safe_torch_load(path, map_location='cpu'))
     missing, unexpected, shapes = checkpoint_mismatch(model, state,
                                                       optional_prefixes)
     if not (missing or unexpected or shapes):
@@ -109,5 +120,5 @@ def check_checkpoint_fits(
     optional = (f'; training-only keys ({", ".join(optional_prefixes)}) may '
                 'be absent' if optional_prefixes else '')
     raise CheckpointMismatchError(
-        f'{path} does not fit the model: ' + ', '.join(parts) + optional +
+        f'{source} does not fit the model: ' + ', '.join(parts) + optional +
         f'; {allow_flag} loads the matching part anyway')
