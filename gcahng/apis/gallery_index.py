@@ -8,6 +8,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from gcahng.engine.hooks.atomic_checkpoint_hook import atomic_open
 from gcahng.evaluation.functional import (_import_faiss, as_embeddings,
                                           nearest_neighbours)
 from gcahng.utils.cli import UserError
@@ -224,10 +225,8 @@ class GalleryIndex:
                 index = faiss.index_gpu_to_cpu(index)
             arrays['faiss_index'] = faiss.serialize_index(index)
         os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
-        tmp = f'{path}.tmp'
-        with open(tmp, 'wb') as f:
+        with atomic_open(path, 'wb') as f:
             np.savez(f, **arrays)
-        os.replace(tmp, path)
         return path
 
     @classmethod
