@@ -20,7 +20,6 @@ on ``configs/_base_/datasets/csv.py``) at the result, the number of training
 classes and the protocol included.
 """
 import argparse
-import csv
 import math
 import os
 import os.path as osp
@@ -30,6 +29,7 @@ from typing import Dict, List, Optional, Sequence
 
 from gcahng.datasets.csv_dataset import PROTOCOLS, find_images, folder_class
 from gcahng.utils import UserError, run_tool
+from gcahng.visualization.analysis import write_csv
 
 COLUMNS = ('label', 'path', 'split', 'is_query', 'is_gallery', 'category',
            'class_name')
@@ -131,14 +131,6 @@ def split_rows(by_class: Dict[str, List[str]], test_ratio: float,
     return rows
 
 
-def write_rows(path: str, rows: List[dict]) -> None:
-    os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
-    with open(path, 'w', newline='') as f:
-        writer = csv.DictWriter(f, fieldnames=COLUMNS)
-        writer.writeheader()
-        writer.writerows(rows)
-
-
 def cfg_options(data_root: str, ann_file: str, num_train_classes: int,
                 protocol: str) -> List[str]:
     """``--cfg-options`` that point a config built on
@@ -177,7 +169,7 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
     rows = split_rows(
         scan(root, args.min_images), args.test_ratio, args.protocol,
         args.query_ratio, args.seed)
-    write_rows(args.out, rows)
+    write_csv(args.out, rows, COLUMNS)
     summary = {
         split:
         dict(
