@@ -11,7 +11,7 @@ import os.path as osp
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from gcahng.registry import DATASETS
-from .utils import DMLBaseDataset, find_missing_files, is_macos_junk
+from .utils import DMLBaseDataset, is_macos_junk
 
 #: The evaluation protocols, named as ``RetrievalMetric``'s ``mode``.
 PROTOCOLS = ('leave_one_out', 'query_gallery')
@@ -224,7 +224,6 @@ label,path,split,is_query,is_gallery,category
                 q = self._flag(row, 'is_query', lineno)
                 g = self._flag(row, 'is_gallery', lineno)
                 flags.append((lineno, q, g))
-                extra['_flags'] = (q, g)
             class_id = int(label) if as_int else label
             name = (row.get('class_name') or '').strip()
             if name:
@@ -232,9 +231,8 @@ label,path,split,is_query,is_gallery,category
             samples.append((img_path, class_id, extra))
         if want == 'validation' and samples:
             self.protocol = self._protocol(flags)
-            for sample in samples:
-                q, _ = sample[2].pop('_flags')
-                if self.protocol == 'query_gallery':
+            if self.protocol == 'query_gallery':
+                for sample, (_, q, _) in zip(samples, flags):
                     sample[2]['is_query'] = bool(q)
         return samples, names
 
@@ -272,21 +270,10 @@ label,path,split,is_query,is_gallery,category
                 f'{protocol!r}', self.ann_file)
         return protocol
 
-    def label_space(self, samples: Sequence[tuple]) -> List[Any]:
-        """Sorted labels of the split (query and gallery share them)."""
-        return sorted({s[1] for s in samples})
-
-    def check_images_exist(self, paths: Sequence[str]) -> None:
-        """Raise a layout error naming the first missing image and its CSV
-        line."""
-        missing = find_missing_files(paths)
-        if missing:
-            more = (f' (and {len(missing) - 1} more of {len(paths)} images '
-                    f'in split {self.split!r})') if len(missing) > 1 else ''
-            raise self.layout_error(
-                f'image of line {self._row_of.get(missing[0])}, column '
-                f'\'path\' of {self.ann_file} not found{more}; pass '
-                'check_files=False to skip this check', missing[0])
+    def missing_image_desc(self, path: str) -> str:
+        """A missing image by its CSV line and column."""
+        return (f'image of line {self._row_of.get(path)}, column \'path\' '
+                f'of {self.ann_file}')
 
 
 def _is_int(text: str) -> bool:

@@ -416,12 +416,18 @@ class DMLBaseDataset(BaseDataset):
         if missing:
             more = (f' (and {len(missing) - 1} more of {len(paths)} images '
                     f'in split {self.split!r})') if len(missing) > 1 else ''
-            listed_in = getattr(self, 'annotation_desc', None) or \
-                osp.basename(self.ann_file)
             raise self.layout_error(
-                f'image listed in {listed_in} not found'
+                f'{self.missing_image_desc(missing[0])} not found'
                 f'{more}; pass check_files=False to skip this check',
                 missing[0])
+
+    def missing_image_desc(self, path: str) -> str:
+        """Where a missing image is listed, as the layout error names it:
+        the annotation file (``annotation_desc`` where a reader has more
+        than one)."""
+        listed_in = getattr(self, 'annotation_desc', None) or \
+            osp.basename(self.ann_file)
+        return f'image listed in {listed_in}'
 
     def imdecode_backend(self) -> str:
         """The image backend of the pipeline's ``LoadImageFromFile``."""
