@@ -9,8 +9,8 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 from gcahng.engine.hooks.atomic_checkpoint_hook import atomic_open
-from gcahng.evaluation.functional import (_import_faiss, as_embeddings,
-                                          nearest_neighbours)
+from gcahng.evaluation.functional import (_drop_self, _import_faiss,
+                                          as_embeddings, nearest_neighbours)
 from gcahng.utils.cli import UserError
 
 #: ``format`` entry of a saved index.
@@ -195,11 +195,7 @@ class GalleryIndex:
         scores, idx = self._faiss_index.search(q, k + int(exclude_self))
         idx = idx.astype(np.int64)
         if exclude_self:
-            keep = idx != np.arange(len(q))[:, None]
-            # the query is usually its own first hit; else drop the last
-            keep[keep.all(axis=1), -1] = False
-            idx = idx[keep].reshape(len(q), k)
-            scores = scores[keep].reshape(len(q), k)
+            idx, scores = _drop_self(idx, np.arange(len(q)), scores)
         return idx, scores.astype(np.float32)
 
     # ------------------------------------------------------------------

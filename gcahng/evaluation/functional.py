@@ -99,8 +99,10 @@ def _select_backend(device: Optional[Union[str, torch.device]],
     return 'torch', dev
 
 
-def _drop_self(idx: np.ndarray, query_ids: np.ndarray) -> np.ndarray:
-    """Remove each query's own index from its ``k + 1`` neighbours.
+def _drop_self(idx: np.ndarray, query_ids: np.ndarray, *aligned:
+               np.ndarray) -> Union[np.ndarray, tuple]:
+    """Remove each query's own index from its ``k + 1`` neighbours (and the
+    same entries of each ``aligned`` array, e.g. the scores).
 
     Exclusion is by index, not by distance: the column equal to the query's
     own gallery index is dropped; if the query is not among its ``k + 1``
@@ -109,7 +111,9 @@ def _drop_self(idx: np.ndarray, query_ids: np.ndarray) -> np.ndarray:
     """
     is_self = idx == query_ids[:, None]
     is_self[~is_self.any(axis=1), -1] = True
-    return idx[~is_self].reshape(idx.shape[0], idx.shape[1] - 1)
+    shape = (idx.shape[0], idx.shape[1] - 1)
+    kept = tuple(a[~is_self].reshape(shape) for a in (idx, ) + aligned)
+    return kept if aligned else kept[0]
 
 
 def _knn_chunks(
