@@ -7,9 +7,10 @@ from .samplers import (BalancedClassSampler, GlobalBatchSampler,
                        configure_global_batch)
 from .sop import SOP
 from .synthetic import SyntheticFineGrained
+from .widelands import Widelands
 
 __all__ = [
     'CUB', 'Cars196', 'SOP', 'InShop', 'IconThemes', 'SyntheticFineGrained',
     'BalancedClassSampler', 'GlobalBatchSampler', 'configure_global_batch',
-    'CSVRetrievalDataset'
+    'CSVRetrievalDataset', 'Widelands'
 ]

@@ -1,6 +1,8 @@
 """CUB-200-2011 read from the original download, in place
 (docs/datasets.md)."""
+import os
 import os.path as osp
+import shutil
 from typing import Any, Dict, List, Tuple
 
 from gcahng.registry import DATASETS
@@ -128,3 +130,40 @@ CUB_200_2011/
                 continue
             samples.append((osp.join(image_dir, rel_path), cid))
         return samples, class_names
+
+
+def write_cub_layout(out: str,
+                     classes: List[str],
+                     images: Dict[str, Dict[str, bytes]],
+                     num_train: int = 100) -> int:
+    """Write ``classes`` and their images in the CUB-200-2011 layout under
+    ``out`` (replacing it), for :class:`CUB` and the readers built on it:
+    the first ``num_train`` classes get ids 1.. (the reader's training
+    split), the others ids 101.. (its test split), each image
+    ``images/<id>.<class>/<sample>.png`` from ``images[class][sample]``
+    (PNG bytes). The converters of the offline benchmarks write with it.
+    Returns the number of images."""
+    if osp.isdir(out):
+        shutil.rmtree(out)
+    os.makedirs(osp.join(out, 'images'))
+    rows_img, rows_lbl, rows_cls = [], [], []
+    img_id = 0
+    ids = list(range(1, num_train + 1)) + list(
+        range(101, 101 + len(classes) - num_train))
+    for cid, name in zip(ids, classes):
+        folder = f'{cid:03d}.{name}'
+        os.makedirs(osp.join(out, 'images', folder))
+        rows_cls.append(f'{cid} {folder}')
+        for family, png in sorted(images[name].items()):
+            img_id += 1
+            rel = f'{folder}/{family}.png'
+            with open(osp.join(out, 'images', rel), 'wb') as f:
+                f.write(png)
+            rows_img.append(f'{img_id} {rel}')
+            rows_lbl.append(f'{img_id} {cid}')
+    for fname, rows in (('images.txt', rows_img), ('image_class_labels.txt',
+                                                   rows_lbl), ('classes.txt',
+                                                               rows_cls)):
+        with open(osp.join(out, fname), 'w') as f:
+            f.write('\n'.join(rows) + '\n')
+    return img_id

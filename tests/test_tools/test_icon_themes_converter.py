@@ -7,6 +7,7 @@ from helpers import load_tool
 from PIL import Image
 
 from gcahng.datasets import IconThemes
+from gcahng.datasets.cub import write_cub_layout
 
 
 def icon(path, colour, size=64):
@@ -44,7 +45,7 @@ def test_cub_layout_is_read_by_the_icon_reader(tmp_path):
             images[f'name-{c}'][f'theme{t}'] = conv.render(
                 f'{src}/{c}_{t}.png', 16)
     out = str(tmp_path / 'icon_themes')
-    assert conv.write_cub_layout(out, list(images), images, 2) == 12
+    assert write_cub_layout(out, list(images), images, 2) == 12
     train, test = IconThemes(out), IconThemes(out, split='test')
     assert len(train) == 6 and len(test) == 6
     assert train.metainfo['classes'] == ('001.name-0', '002.name-1')

@@ -45,6 +45,9 @@ from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from typing import Dict, List, Optional, Tuple
 
+from gcahng.datasets.cub import write_cub_layout
+from gcahng.utils.cli import UserError, run_tool
+
 #: Debian packages holding the themes below, and the SVG renderer.
 PACKAGES = (
     'librsvg2-bin adwaita-icon-theme breeze-icon-theme deepin-icon-theme '
@@ -159,40 +162,6 @@ def render(src: str, size: int) -> Optional[bytes]:
         return None
 
 
-def write_cub_layout(out: str,
-                     classes: List[str],
-                     images: Dict[str, Dict[str, bytes]],
-                     num_train: int = 100) -> int:
-    """Write ``classes`` and their images in the CUB-200-2011 layout under
-    ``out``: the first ``num_train`` get ids 1.. (the reader's training
-    split), the others ids 101.. (its test split). Returns the number of
-    images."""
-    if osp.isdir(out):
-        shutil.rmtree(out)
-    os.makedirs(osp.join(out, 'images'))
-    rows_img, rows_lbl, rows_cls = [], [], []
-    img_id = 0
-    ids = list(range(1, num_train + 1)) + list(
-        range(101, 101 + len(classes) - num_train))
-    for cid, name in zip(ids, classes):
-        folder = f'{cid:03d}.{name}'
-        os.makedirs(osp.join(out, 'images', folder))
-        rows_cls.append(f'{cid} {folder}')
-        for family, png in sorted(images[name].items()):
-            img_id += 1
-            rel = f'{folder}/{family}.png'
-            with open(osp.join(out, 'images', rel), 'wb') as f:
-                f.write(png)
-            rows_img.append(f'{img_id} {rel}')
-            rows_lbl.append(f'{img_id} {cid}')
-    for fname, rows in (('images.txt', rows_img), ('image_class_labels.txt',
-                                                   rows_lbl), ('classes.txt',
-                                                               rows_cls)):
-        with open(osp.join(out, fname), 'w') as f:
-            f.write('\n'.join(rows) + '\n')
-    return img_id
-
-
 def parse_args() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     p.add_argument('--out', default='data/icon_themes')
@@ -233,8 +202,8 @@ def main() -> None:
             check=True,
             env=dict(os.environ, DEBIAN_FRONTEND='noninteractive'))
     if shutil.which('rsvg-convert') is None:
-        raise SystemExit('icon_themes: rsvg-convert not found; run with '
-                         '--install or apt-get install librsvg2-bin')
+        raise UserError('rsvg-convert not found; run with '
+                        '--install or apt-get install librsvg2-bin')
     found = {
         fam: dirs
         for fam, dirs in FAMILIES.items() if all(
@@ -242,8 +211,8 @@ def main() -> None:
     }
     missing = sorted(set(FAMILIES) - set(found))
     if len(found) < args.min_samples:
-        raise SystemExit(
-            f'icon_themes: only {len(found)} theme families under '
+        raise UserError(
+            f'only {len(found)} theme families under '
             f'{args.icons_root} (missing: {", ".join(missing)}); run with '
             '--install')
     print(f'scanning {len(found)} theme families under {args.icons_root}')
@@ -288,8 +257,8 @@ def main() -> None:
     print()
     names = list(images)
     if len(names) < args.num_classes:
-        raise SystemExit(
-            f'icon_themes: only {len(names)} icon names have '
+        raise UserError(
+            f'only {len(names)} icon names have '
             f'{args.min_samples} distinct renderings; lower --min-samples')
     main_names = names[:args.num_classes]
     random.Random(args.seed).shuffle(main_names)  # ids 1..100 train
@@ -337,4 +306,4 @@ def main() -> None:
 
 
 if __name__ == '__main__':
-    main()
+    run_tool(main)

@@ -1,0 +1,11 @@
+# Baseline twin of configs/gcahng/r18_pa_widelands.py: same model, data,
+# seed and schedule, no hard negative generation.
+_base_ = [
+    '../_base_/models/r18_pa_baseline.py',
+    '../_base_/datasets/widelands.py',
+    '../_base_/schedules/baseline_adamw_8e.py',
+    '../_base_/default_runtime.py',
+]
+
+model = dict(loss_metric=dict(num_classes={{_base_.num_train_classes}}))
+default_hooks = dict(logger=dict(interval=10), checkpoint=dict(interval=8))
