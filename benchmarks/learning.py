@@ -1,29 +1,40 @@
-"""Does GCA-HNG make models better? Train configs x seeds, evaluate, compare.
+"""Does GCA-HNG make models better? Train baselines and GCA-HNG over seeds on
+the real-image benchmarks, evaluate, compare.
+
+The whole table (benchmark x loss x regime x seeds, baseline and GCA-HNG;
+docs/benchmarks.md)::
+
+    python benchmarks/learning.py --suite [--benchmarks icons widelands] \\
+        [--losses PA NP+] [--regimes scratch pretrained] [--seeds 0 1 2] \\
+        [--variant NAME:KEY=VALUE[;KEY=VALUE...]] [--dev] [--jobs 2]
+
+Configs of one benchmark (the first is the baseline, the others are
+compared with it)::
 
     python benchmarks/learning.py \\
         configs/baselines/r18_pa_icons.py configs/gcahng/r18_pa_icons.py \\
-        --seeds 0 1 2 [--pretrained auto] [--dev] [--jobs 2]
+        [ABLATION.py ...] --seeds 0 1 2 [--pretrained auto|CKPT] [--dev]
 
-The first config is the baseline, the second the method; further configs
-(ablations) are compared with the baseline as well. Every (config, seed)
-run trains with ``tools/train.py`` in its own work dir and is evaluated on
-the config's test split at the end; a finished run is not trained again
-while its resolved settings stay the same (delete its folder to redo it).
-The table gives mean ± sd over the seeds of
-R@1, RP and M@R, the gain over the baseline (paired by seed, its mean ±
-sd), and the last epoch's graph-head node accuracy and mean loss values
-that show the method's health. The last line is
-``RESULT hng_gain_r1=<mean R@1 of the second config minus the baseline's>``.
+Every (config, seed) run trains with ``tools/train.py`` in its own work dir
+and is evaluated on the config's test split at the end; a finished run is
+not trained again while its resolved settings stay the same (delete its
+folder to redo it). Tables give mean ± sd over the seeds of R@1, RP and
+M@R, the gain over the baseline (paired by seed, mean ± sd) and the last
+epoch's mean values of the training-health logs (node accuracy, cosine of
+real negatives, hardness of the synthetic negatives). ``--variant`` adds a
+GCA-HNG row with config options on top of the benchmark's GCA-HNG config
+(e.g. ``--variant 'paper:model.detach_synthetic=False'``). The suite writes
+every run's metrics to ``--results`` (JSON) and ends with
+``RESULT min_gain_r1=<the smallest mean R@1 gain of GCA-HNG>``; the config
+mode ends with ``RESULT hng_gain_r1=<mean R@1 gain of the second config>``.
 
-Regimes: from scratch (default), or ``--pretrained CKPT`` with the backbone
-initialised from a checkpoint of another run; ``--pretrained auto`` first
-trains ``configs/baselines/r18_pa_icons_pretrain.py`` (the icon names that
-are in neither split of the benchmark) once and uses its backbone.
-
-``--dev`` trains and evaluates on the development split written by
-``tools/dataset_converters/icon_themes.py`` (the 100 training classes
-re-split 60/40), so that settings are chosen without the test classes.
-``--jobs`` runs that many trainings at once, each on cores/jobs threads.
+Regimes: from scratch, or pretrained: the backbone initialised from a
+baseline trained on the benchmark's pretraining classes (in neither split;
+``--pretrained auto`` trains it once per benchmark, or pass a checkpoint).
+``--dev`` trains and evaluates on the benchmark's development split (its
+training classes re-split 60/40), so that settings are chosen without the
+test classes. ``--jobs`` runs that many trainings at once, each on
+cores/jobs threads.
 """
 import argparse
 import glob
@@ -35,21 +46,71 @@ import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
-from typing import Dict, List, Optional
+from typing import Dict, List, NamedTuple, Optional, Tuple
 
-from mmengine.config import Config
+from mmengine.config import Config, DictAction
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
-PRETRAIN_CONFIG = 'configs/baselines/r18_pa_icons_pretrain.py'
-DEV_ROOT = 'data/icon_themes_dev'
-DEV_TRAIN_CLASSES = 60
 METRICS = ('R@1', 'RP', 'M@R')
-#: training log values averaged over the last epoch, shown in the table
-HEALTH = ('gce_acc', 'loss_gce', 'loss_syn', 'syn_hardness')
+#: training log values averaged over the last epoch, shown in the tables
+HEALTH = ('gce_acc', 'real_neg_cos', 'syn_hardness', 'syn_harder_than_pos')
+LOSSES = ('PA', 'NP+')
+REGIMES = ('scratch', 'pretrained')
+
+
+class Benchmark(NamedTuple):
+    """A real-image benchmark built offline (docs/benchmarks.md)."""
+    data_root: str
+    dev_root: str
+    dev_train_classes: int
+    pretrain_config: str
+    #: loss -> (baseline config, GCA-HNG config)
+    pairs: Dict[str, Tuple[str, str]]
+    build: str
+
+
+BENCHMARKS = {
+    'icons':
+    Benchmark(
+        'data/icon_themes', 'data/icon_themes_dev', 60,
+        'configs/baselines/r18_pa_icons_pretrain.py', {
+            'PA': ('configs/baselines/r18_pa_icons.py',
+                   'configs/gcahng/r18_pa_icons.py'),
+            'NP+': ('configs/baselines/r18_npplus_icons.py',
+                    'configs/gcahng/r18_npplus_icons.py'),
+        }, 'python tools/dataset_converters/icon_themes.py --install'),
+    'widelands':
+    Benchmark(
+        'data/widelands', 'data/widelands_dev', 39,
+        'configs/baselines/r18_pa_widelands_pretrain.py', {
+            'PA': ('configs/baselines/r18_pa_widelands.py',
+                   'configs/gcahng/r18_pa_widelands.py'),
+            'NP+': ('configs/baselines/r18_npplus_widelands.py',
+                    'configs/gcahng/r18_npplus_widelands.py'),
+        }, 'python tools/dataset_converters/widelands.py --download'),
+}
+
+
+class Run(NamedTuple):
+    """One training: a config (plus options) under a name."""
+    name: str
+    config: str
+    options: Dict[str, object]
 
 
 def run_name(config: str) -> str:
     return osp.splitext(config.replace('configs/', '').replace('/', '_'))[0]
+
+
+def benchmark_of(config: str) -> str:
+    """The benchmark whose data a config trains on."""
+    root = Config.fromfile(osp.join(
+        REPO, config)).train_dataloader.dataset.get('data_root')
+    for name, bench in BENCHMARKS.items():
+        if root in (bench.data_root, bench.dev_root):
+            return name
+    raise SystemExit(f'learning.py: {config} trains on {root!r}, not on a '
+                     f'benchmark of this script ({", ".join(BENCHMARKS)})')
 
 
 def set_num_classes(model: dict, num: int) -> None:
@@ -59,22 +120,21 @@ def set_num_classes(model: dict, num: int) -> None:
             model[key]['num_classes'] = num
 
 
-def prepare_config(config: str, work_dir: str, seed: int,
-                   args: argparse.Namespace, pretrained: Optional[str]) -> str:
-    """The run's config file: ``config`` with the seed, the regime and the
-    split applied; returns its path."""
-    cfg = Config.fromfile(osp.join(REPO, config))
+def prepare_config(run: Run, work_dir: str, seed: int, bench: Benchmark,
+                   dev: bool, pretrained: Optional[str]) -> str:
+    """The run's config file: its config with the options, the seed, the
+    regime and the split applied; returns its path."""
+    cfg = Config.fromfile(osp.join(REPO, run.config))
+    cfg.merge_from_dict(dict(run.options))
     cfg.randomness = dict(seed=seed, deterministic=False)
     cfg.work_dir = work_dir
-    if args.dev:
+    if dev:
         for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
-            cfg[key].dataset.data_root = DEV_ROOT
-        set_num_classes(cfg.model, DEV_TRAIN_CLASSES)
+            cfg[key].dataset.data_root = bench.dev_root
+        set_num_classes(cfg.model, bench.dev_train_classes)
     if pretrained:
         cfg.model.backbone.init_cfg = dict(
             type='Pretrained', checkpoint=pretrained, prefix='backbone')
-    for key, value in (args.cfg_options or {}).items():
-        cfg.merge_from_dict({key: value})
     path = osp.join(work_dir, 'config.py')
     os.makedirs(work_dir, exist_ok=True)
     cfg.dump(path)
@@ -108,27 +168,24 @@ def last_epoch_scalars(work_dir: str) -> Dict[str, float]:
     train = [r for r in rows if 'epoch' in r and 'loss_metric' in r]
     if train:
         last = [r for r in train if r['epoch'] == train[-1]['epoch']]
-        for key in HEALTH:
-            vals = [r[key] for r in last if key in r]
-            if vals:
+        for key in sorted({k for r in last for k in r}):
+            vals = [r[key] for r in last if isinstance(r.get(key), float)]
+            if vals and (key.startswith('loss') or key in HEALTH):
                 out[key] = sum(vals) / len(vals)
     return out
 
 
-def train_one(config: str,
-              seed: int,
-              args: argparse.Namespace,
-              pretrained: Optional[str],
-              threads: int,
-              tag: str = '') -> Dict[str, float]:
-    work_dir = osp.join(args.out_dir, tag or run_name(config), f'seed{seed}')
+def train_one(run: Run, seed: int, out_dir: str, bench: Benchmark, dev: bool,
+              pretrained: Optional[str], threads: int) -> Dict[str, float]:
+    """Train and evaluate one run (or read back its finished result)."""
+    work_dir = osp.join(out_dir, run.name, f'seed{seed}')
     done = osp.join(work_dir, 'metrics.json')
     used = osp.join(work_dir, 'config.py')
     previous = None
     if osp.isfile(done) and osp.isfile(used):
         previous = used + '.previous.py'
         os.replace(used, previous)
-    cfg_file = prepare_config(config, work_dir, seed, args, pretrained)
+    cfg_file = prepare_config(run, work_dir, seed, bench, dev, pretrained)
     if previous:  # a finished run counts only if its settings are today's
         unchanged = same_config(previous, cfg_file)
         os.remove(previous)
@@ -149,7 +206,7 @@ def train_one(config: str,
             stdout=log,
             stderr=subprocess.STDOUT)
     if proc.returncode != 0:
-        raise RuntimeError(f'{config} seed {seed} failed; see '
+        raise RuntimeError(f'{run.name} seed {seed} failed; see '
                            f'{work_dir}/train.log')
     metrics = last_epoch_scalars(work_dir)
     metrics['minutes'] = (time.time() - start) / 60
@@ -158,90 +215,257 @@ def train_one(config: str,
     return metrics
 
 
-def mean_sd(values: List[float]) -> str:
+def pretrain(bench_name: str, out_dir: str) -> str:
+    """Train the benchmark's pretraining baseline once; its checkpoint."""
+    bench = BENCHMARKS[bench_name]
+    print(f'pretraining the backbone with {bench.pretrain_config}', flush=True)
+    run = Run('pretrain', bench.pretrain_config, {})
+    folder = osp.join(out_dir, bench_name)
+    train_one(run, 0, folder, bench, False, None, os.cpu_count() or 1)
+    last = osp.join(folder, 'pretrain', 'seed0', 'last_checkpoint')
+    return osp.abspath(open(last).read().strip())
+
+
+def check_built(bench_name: str, dev: bool) -> None:
+    bench = BENCHMARKS[bench_name]
+    root = bench.dev_root if dev else bench.data_root
+    if not osp.isfile(osp.join(REPO, root, 'images.txt')):
+        raise SystemExit(f'learning.py: the {bench_name} benchmark is not '
+                         f'built ({root} missing): run `{bench.build}`')
+
+
+def mean_sd(values: List[float], digits: int = 1) -> str:
     if not values:
         return '-'
     sd = statistics.stdev(values) if len(values) > 1 else 0.0
-    return f'{statistics.mean(values):.1f} ± {sd:.1f}'
+    return f'{statistics.mean(values):.{digits}f} ± {sd:.{digits}f}'
 
 
-def table(configs: List[str], seeds: List[int],
+def gains(run: Dict[int, dict], base: Dict[int, dict], key: str,
+          seeds: List[int]) -> List[float]:
+    return [run[s][key] - base[s][key] for s in seeds]
+
+
+def health_cells(res: Dict[int, dict], seeds: List[int]) -> List[str]:
+    cells = []
+    for k in HEALTH:
+        vals = [res[s][k] for s in seeds if k in res[s]]
+        cells.append(f'{statistics.mean(vals):.2f}' if vals else '-')
+    return cells
+
+
+def table(names: List[str], seeds: List[int],
           results: Dict[str, Dict[int, dict]]) -> str:
-    base = results[configs[0]]
-    head = ['config', 'seeds'] + list(METRICS) + [
-        'Δ R@1', 'Δ M@R', 'node acc', 'L_gce', 'L_syn', 'hardness'
-    ]
+    """Configs of one benchmark and regime: one row each, gains against the
+    first (the baseline)."""
+    base = results[names[0]]
+    head = ['run', 'seeds'] + list(METRICS) + ['Δ R@1', 'Δ M@R'] + list(HEALTH)
     lines = ['| ' + ' | '.join(head) + ' |', '|' + '---|' * len(head)]
-    for config in configs:
-        res = results[config]
-        row = [config, ','.join(str(s) for s in seeds)]
+    for name in names:
+        res = results[name]
+        row = [name, ','.join(str(s) for s in seeds)]
         row += [mean_sd([res[s][k] for s in seeds]) for k in METRICS]
         for k in ('R@1', 'M@R'):
-            row.append('-' if config == configs[0] else mean_sd(
-                [res[s][k] - base[s][k] for s in seeds]))
-        for k in HEALTH:
-            vals = [res[s][k] for s in seeds if k in res[s]]
-            row.append(f'{statistics.mean(vals):.2f}' if vals else '-')
-        lines.append('| ' + ' | '.join(row) + ' |')
+            row.append('-' if name ==
+                       names[0] else mean_sd(gains(res, base, k, seeds)))
+        lines.append('| ' + ' | '.join(row + health_cells(res, seeds)) + ' |')
     return '\n'.join(lines)
 
 
-def main() -> None:
-    from mmengine.config import DictAction
+def suite_table(results: dict, seeds: List[int]) -> str:
+    """One row per benchmark x loss x regime x GCA-HNG run: the baseline's
+    and GCA-HNG's R@1 and M@R (mean ± sd), the paired gains and the health
+    logs."""
+    head = [
+        'benchmark', 'loss', 'regime', 'run', 'baseline R@1', 'R@1', 'Δ R@1',
+        'baseline M@R', 'M@R', 'Δ M@R'
+    ] + list(HEALTH)
+    lines = ['| ' + ' | '.join(head) + ' |', '|' + '---|' * len(head)]
+    for bench, by_regime in results.items():
+        for regime, by_loss in by_regime.items():
+            for loss, runs in by_loss.items():
+                base = runs['baseline']
+                for name, res in runs.items():
+                    if name == 'baseline':
+                        continue
+                    row = [bench, loss, regime, name]
+                    for k in ('R@1', 'M@R'):
+                        row += [
+                            mean_sd([base[s][k] for s in seeds]),
+                            mean_sd([res[s][k] for s in seeds]),
+                            mean_sd(gains(res, base, k, seeds))
+                        ]
+                    lines.append('| ' +
+                                 ' | '.join(row + health_cells(res, seeds)) +
+                                 ' |')
+    return '\n'.join(lines)
+
+
+def run_all(jobs: List[tuple], n_jobs: int) -> List[dict]:
+    """``train_one`` over ``jobs`` (argument tuples), ``n_jobs`` at once,
+    printing progress; results in the order of ``jobs``."""
+    threads = max(1, (os.cpu_count() or 1) // n_jobs)
+    start = time.time()
+    out: List[dict] = [{} for _ in jobs]
+    with ThreadPoolExecutor(n_jobs) as pool:
+        futures = {
+            pool.submit(train_one, *job, threads): i
+            for i, job in enumerate(jobs)
+        }
+        for done, fut in enumerate(futures, 1):
+            i = futures[fut]
+            out[i] = fut.result()
+            run, seed, folder = jobs[i][:3]
+            print(
+                f'[{done}/{len(jobs)}] {osp.relpath(folder, REPO)} '
+                f'{run.name} seed {seed}: R@1 {out[i]["R@1"]:.2f} M@R '
+                f'{out[i]["M@R"]:.2f} ({(time.time() - start) / 60:.1f} '
+                'min so far)',
+                flush=True)
+    return out
+
+
+def parse_variant(text: str) -> Run:
+    """``NAME:KEY=VALUE[;KEY=VALUE...]`` -> a GCA-HNG run's options."""
+    name, _, spec = text.partition(':')
+    options = {}
+    for item in filter(None, spec.split(';')):
+        key, _, value = item.partition('=')
+        options[key.strip()] = DictAction._parse_iterable(value.strip())
+    return Run(name, '', options)
+
+
+def suite(args: argparse.Namespace) -> None:
+    variants = [parse_variant(v) for v in args.variant or []]
+    for bench in args.benchmarks:
+        check_built(bench, args.dev)
+    checkpoints = {}
+    if 'pretrained' in args.regimes:
+        for bench in args.benchmarks:
+            checkpoints[bench] = pretrain(bench, args.out_dir)
+    jobs, keys = [], []
+    for bench_name in args.benchmarks:
+        bench = BENCHMARKS[bench_name]
+        for regime in args.regimes:
+            folder = osp.join(args.out_dir, bench_name,
+                              regime + ('_dev' if args.dev else ''))
+            for loss in args.losses:
+                base_cfg, hng_cfg = bench.pairs[loss]
+                runs = [
+                    Run('baseline', base_cfg, {}),
+                    Run('GCA-HNG', hng_cfg, {})
+                ] + [Run(v.name, hng_cfg, v.options) for v in variants]
+                for run in runs:
+                    run = run._replace(name=f'{loss}_{run.name}')
+                    for seed in args.seeds:
+                        jobs.append((run, seed, folder, bench, args.dev,
+                                     checkpoints.get(bench_name)
+                                     if regime == 'pretrained' else None))
+                        keys.append((bench_name, regime, loss,
+                                     run.name.split('_', 1)[1], seed))
+    start = time.time()
+    results: dict = {}
+    for (bench, regime, loss, name, seed), res in zip(keys,
+                                                      run_all(jobs,
+                                                              args.jobs)):
+        results.setdefault(bench, {}).setdefault(regime, {}).setdefault(
+            loss, {}).setdefault(name, {})[seed] = res
+    print(f'\n{len(jobs)} runs{" (dev split)" if args.dev else ""}, '
+          f'{(time.time() - start) / 60:.1f} min')
+    print(suite_table(results, args.seeds))
+    os.makedirs(osp.dirname(osp.abspath(args.results)), exist_ok=True)
+    with open(args.results, 'w') as f:
+        json.dump(
+            dict(seeds=args.seeds, dev=args.dev, results=results), f, indent=1)
+    print(f'results: {args.results}')
+    worst = min(
+        statistics.mean(
+            gains(runs['GCA-HNG'], runs['baseline'], 'R@1', args.seeds))
+        for by_regime in results.values() for by_loss in by_regime.values()
+        for runs in by_loss.values())
+    print(f'RESULT min_gain_r1={worst:.2f}')
+
+
+def compare(args: argparse.Namespace) -> None:
+    bench_name = benchmark_of(args.configs[0])
+    check_built(bench_name, args.dev)
+    bench = BENCHMARKS[bench_name]
+    pretrained = args.pretrained
+    if pretrained == 'auto':
+        pretrained = pretrain(bench_name, args.out_dir)
+    regime = 'pretrained' if pretrained else 'scratch'
+    folder = osp.join(args.out_dir, bench_name,
+                      regime + ('_dev' if args.dev else ''))
+    options = dict(args.cfg_options or {})
+    runs = [Run(run_name(c), c, options) for c in args.configs]
+    runs += [
+        Run(v.name, args.configs[1], dict(options, **v.options))
+        for v in map(parse_variant, args.variant or [])
+    ]
+    jobs = [(r, s, folder, bench, args.dev, pretrained) for s in args.seeds
+            for r in runs]
+    start = time.time()
+    results: Dict[str, Dict[int, dict]] = {r.name: {} for r in runs}
+    for (run, seed, *_), res in zip(jobs, run_all(jobs, args.jobs)):
+        results[run.name][seed] = res
+    print(f'\n{bench_name}, {regime}{" (dev split)" if args.dev else ""}, '
+          f'{(time.time() - start) / 60:.1f} min')
+    names = [r.name for r in runs]
+    print(table(names, args.seeds, results))
+    gain = statistics.mean(
+        gains(results[names[1]], results[names[0]], 'R@1', args.seeds))
+    print(f'RESULT hng_gain_r1={gain:.2f}')
+
+
+def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    p.add_argument('configs', nargs='+', help='baseline first, then GCA-HNG')
+    p.add_argument(
+        'configs',
+        nargs='*',
+        help='baseline first, then GCA-HNG and any ablations (not with '
+        '--suite)')
+    p.add_argument(
+        '--suite',
+        action='store_true',
+        help='run benchmark x loss x regime, baseline and GCA-HNG')
+    p.add_argument(
+        '--benchmarks',
+        nargs='+',
+        default=list(BENCHMARKS),
+        choices=list(BENCHMARKS))
+    p.add_argument('--losses', nargs='+', default=list(LOSSES), choices=LOSSES)
+    p.add_argument(
+        '--regimes', nargs='+', default=list(REGIMES), choices=REGIMES)
+    p.add_argument(
+        '--variant',
+        action='append',
+        help='a further GCA-HNG row, NAME:KEY=VALUE[;...]: options on top '
+        'of each GCA-HNG config (--suite) or of the second config')
     p.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
     p.add_argument(
         '--pretrained',
-        help='checkpoint whose backbone initialises every run, or "auto"')
+        help='checkpoint whose backbone initialises every run, or "auto" '
+        '(not with --suite)')
     p.add_argument('--dev', action='store_true')
     p.add_argument('--jobs', type=int, default=1)
     p.add_argument('--out-dir', default='work_dirs/learning')
+    p.add_argument(
+        '--results',
+        default='work_dirs/learning/results.json',
+        help='with --suite: where every run\'s metrics are written')
     p.add_argument('--cfg-options', nargs='+', action=DictAction)
-    args = p.parse_args()
-    if len(args.configs) < 2:
-        p.error('give the baseline config and at least one other')
-    threads = max(1, (os.cpu_count() or 1) // args.jobs)
+    args = p.parse_args(argv)
+    if args.suite and (args.configs or args.pretrained):
+        p.error('--suite takes no configs and no --pretrained')
+    if not args.suite and len(args.configs) < 2:
+        p.error('give the baseline config and at least one other, or '
+                '--suite')
+    return args
 
-    pretrained = args.pretrained
-    if pretrained == 'auto':
-        print(f'pretraining the backbone with {PRETRAIN_CONFIG}')
-        pre_args = argparse.Namespace(
-            **dict(vars(args), dev=False, cfg_options=None))
-        train_one(PRETRAIN_CONFIG, 0, pre_args, None,
-                  os.cpu_count() or 1, 'pretrain')
-        pretrained = osp.abspath(
-            open(
-                osp.join(args.out_dir, 'pretrain', 'seed0',
-                         'last_checkpoint')).read().strip())
-    regime = 'pretrained' if pretrained else 'scratch'
-    args.out_dir = osp.join(args.out_dir,
-                            regime + ('_dev' if args.dev else ''))
 
-    jobs = [(c, s) for s in args.seeds for c in args.configs]
-    results: Dict[str, Dict[int, dict]] = {c: {} for c in args.configs}
-    start = time.time()
-    with ThreadPoolExecutor(args.jobs) as pool:
-        futures = {
-            pool.submit(train_one, c, s, args, pretrained, threads): (c, s)
-            for c, s in jobs
-        }
-        for i, fut in enumerate(futures, 1):
-            c, s = futures[fut]
-            results[c][s] = fut.result()
-            print(
-                f'[{i}/{len(jobs)}] {c} seed {s}: R@1 '
-                f'{results[c][s]["R@1"]:.2f} M@R '
-                f'{results[c][s]["M@R"]:.2f} '
-                f'({(time.time() - start) / 60:.1f} min so far)',
-                flush=True)
-    print(f'\nregime: {regime}{" (dev split)" if args.dev else ""}, '
-          f'{(time.time() - start) / 60:.1f} min')
-    print(table(args.configs, args.seeds, results))
-    gain = statistics.mean(results[args.configs[1]][s]['R@1'] -
-                           results[args.configs[0]][s]['R@1']
-                           for s in args.seeds)
-    print(f'RESULT hng_gain_r1={gain:.2f}')
+def main(argv: Optional[List[str]] = None) -> None:
+    args = parse_args(argv)
+    suite(args) if args.suite else compare(args)
 
 
 if __name__ == '__main__':
