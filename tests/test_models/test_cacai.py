@@ -199,3 +199,31 @@ def test_bad_arguments():
         CACAIGenerator()(z, lambdas, 1.0, N + 1, M)
     with pytest.raises(ValueError):
         CACAIGenerator()(z, None, 1.0, N, M)
+
+
+@pytest.mark.parametrize('fusion', ['random_weighting', 'random_pick'])
+def test_candidate_gradients_only(fusion):
+    """anchor_grad=False: the same S, differentiable w.r.t. the candidates
+    it is made from and never w.r.t. its own anchor."""
+    z, lambdas = batch()
+    z.requires_grad_(True)
+    gen = CACAIGenerator(fusion=fusion)
+    kw = dict(generator=torch.Generator().manual_seed(3))
+    full = gen(z, lambdas, 0.7, N, M, **kw)
+    kw = dict(generator=torch.Generator().manual_seed(3))
+    cand = gen(z, lambdas, 0.7, N, M, anchor_grad=False, **kw)
+    torch.testing.assert_close(cand, full)
+    for a, n, m in ((0, 1, 2), (2, 3, 0)):
+        grad, = torch.autograd.grad(cand[a, n, m].sum(), z, retain_graph=True)
+        moved = grad.norm(dim=1).nonzero().flatten().tolist()
+        assert a * N + n not in moved
+        assert moved and all(i % N == m for i in moved)
+        # all of the anchor's negatives (S[a, n, n] is no negative: its
+        # candidates are the anchor's own class, the anchor included)
+        others = [k for k in range(N) if k != n]
+        grad, = torch.autograd.grad(
+            cand[a, n, others].sum(), z, retain_graph=True)
+        assert grad[a * N + n].norm() == 0
+        grad, = torch.autograd.grad(
+            full[a, n, others].sum(), z, retain_graph=True)
+        assert grad[a * N + n].norm() > 0

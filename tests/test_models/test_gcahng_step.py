@@ -150,7 +150,10 @@ def test_baseline_plus_gnn_has_no_generation():
     ow = MultiOptimWrapperConstructor(cfg)(model)
     assert set(ow.keys()) == {'metric', 'graph'}
     log_vars = model.train_step(batch(), ow)
-    assert set(log_vars) == {'loss_metric', 'loss_gce', 'gce_acc', 'z_norm'}
+    assert set(log_vars) == {
+        'loss_metric', 'loss_gce', 'gce_acc', 'z_norm', 'real_pos_cos',
+        'real_neg_cos'
+    }
 
 
 def test_dropping_gen_terms():

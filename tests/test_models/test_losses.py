@@ -246,3 +246,75 @@ def test_synthetic_pair_loss_cosine_form():
             expected.append(F.cross_entropy(logits[None], torch.tensor([i])))
     torch.testing.assert_close(value, torch.stack(expected).mean())
     assert SyntheticPairLoss()(3.0 * z, syn) != SyntheticPairLoss()(z, syn)
+
+
+def test_synthetic_pair_loss_drops_negatives_harder_than_the_positive():
+    """drop_harder_than_positive: a synthetic negative at least as close as
+    the anchor's positive (in the loss's logits) leaves the softmax and
+    gets no gradient; the others are as without the option."""
+    from gcahng.models.losses import SyntheticPairLoss
+    torch.manual_seed(0)
+    m, n, d = 2, 3, 8
+    z = torch.randn(m * n, d)
+    syn = torch.randn(m, n, n, d)
+    syn[0, 0, 1] = 5 * z[0]  # far closer to anchor (0, 0) than its positive
+    syn.requires_grad_(True)
+    for cosine_scale in (None, 16.0):
+        plain = SyntheticPairLoss(cosine_scale=cosine_scale)
+        loss = SyntheticPairLoss(
+            cosine_scale=cosine_scale, drop_harder_than_positive=True)
+        _, logits = loss.logits(z, syn)
+        harder = loss.harder_than_positive(logits)
+        assert harder[0, 0, 1] and not harder.diagonal(dim1=1, dim2=2).any()
+        grad, = torch.autograd.grad(loss(z, syn), syn)
+        # only the dot-product form's L2 penalty (0.25 ρ ‖T‖² / N², mean
+        # over the M groups) reaches a dropped entry
+        penalty = 0 if cosine_scale else 0.5 * RHO * syn.detach() / n**2 / m
+        torch.testing.assert_close(
+            grad[harder], penalty[harder]
+            if cosine_scale is None else torch.zeros_like(grad[harder]))
+        assert grad[~harder].abs().sum() > 0
+        # no negative harder than the positive: the same loss as without
+        easy = syn.detach().clone()
+        easy[harder] = -easy[harder]
+        _, logits = loss.logits(z, easy)
+        if not loss.harder_than_positive(logits).any():
+            torch.testing.assert_close(loss(z, easy), plain(z, easy))
+        assert torch.isfinite(loss(z, syn))
+
+
+def naive_proxy_synthetic(syn, labels, proxies, margin, alpha):
+    m, n = syn.shape[:2]
+    total = 0.0
+    for i in range(n):
+        p = proxies[labels[i]]
+        acc = 0.0
+        for a in range(m):
+            for j in range(n):
+                if j == i:
+                    continue
+                s = syn[a, i, j]
+                cos = float(torch.dot(s, p) / (s.norm() * p.norm()))
+                acc += math.exp(alpha * (cos + margin))
+        total += math.log(1 + acc)
+    return total / n
+
+
+def test_proxy_synthetic_loss_naive_formula_and_gradients():
+    from gcahng.models.losses import ProxySyntheticLoss
+    torch.manual_seed(0)
+    m, n, d, c = 3, 4, 6, 7
+    syn = torch.randn(m, n, n, d, requires_grad=True)
+    proxies = torch.randn(c, d, requires_grad=True)
+    labels = torch.tensor([5, 1, 6, 2]).repeat(m)
+    loss = ProxySyntheticLoss(alpha=8.0, margin=0.1)
+    value = loss(syn, labels, proxies)
+    expected = naive_proxy_synthetic(syn.detach().double(), labels,
+                                     proxies.detach().double(), 0.1, 8.0)
+    assert value.item() == pytest.approx(expected, rel=1e-5)
+    g_syn, g_prox = torch.autograd.grad(value, (syn, proxies))
+    # the same-class entries S_a[n, n] are no negatives
+    assert g_syn.diagonal(dim1=1, dim2=2).abs().max() == 0
+    # only the proxies of the batch's classes move
+    assert set(g_prox.abs().sum(1).nonzero().flatten().tolist()) == \
+        {1, 2, 5, 6}

@@ -1,9 +1,9 @@
 # GCA-HNG schedule (docs/algorithm.md §6): three AdamW optimisers, gradients
 # clipped by value at 10; StepLR for the metric model, cosine over the whole
-# run for the graph head, constant lr 1e-3 for h1; the backbone warm-up and
-# the hardness / balance factor hooks. The run-length files
-# (gcahng_adamw_<N>e.py) set max_epochs with the cosine's T_max, the StepLR
-# step and the warm-up; leaf configs set the lrs.
+# run for the graph head, constant lr 1e-3 for h1; the backbone warm-up, the
+# hardness / balance factor hooks and the graph head's health warning. The
+# run-length files (gcahng_adamw_<N>e.py) set max_epochs with the cosine's
+# T_max, the StepLR step and the warm-up; leaf configs set the lrs.
 optim_wrapper = dict(
     constructor='MultiOptimWrapperConstructor',
     metric=dict(
@@ -34,6 +34,7 @@ custom_hooks = [
     dict(type='BackboneWarmupHook', warmup_epochs=1),
     dict(type='HardnessScheduleHook'),
     dict(type='BalanceFactorHook'),
+    dict(type='GraphHealthHook'),  # warns if the node accuracy stays at chance
 ]
 train_cfg = dict(by_epoch=True, max_epochs=100, val_interval=5)
 val_cfg = dict()

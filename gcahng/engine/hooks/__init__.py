@@ -5,11 +5,12 @@ from .epoch_loss_hooks import (BalanceFactorHook, EpochMeanLossHook,
 from .epoch_reseed_hook import EpochReseedHook
 from .eval_progress_bar_hook import EvalProgressBarHook
 from .finite_loss_hook import FiniteLossHook, NonFiniteLossError
+from .graph_health_hook import GraphHealthHook
 from .schedule_from_config_hook import ScheduleFromConfigHook
 
 __all__ = [
     'AtomicCheckpointHook', 'BackboneWarmupHook', 'BalanceFactorHook',
     'EpochMeanLossHook', 'EpochReseedHook', 'EvalProgressBarHook',
-    'FiniteLossHook', 'HardnessScheduleHook', 'NonFiniteLossError',
-    'ScheduleFromConfigHook'
+    'FiniteLossHook', 'GraphHealthHook', 'HardnessScheduleHook',
+    'NonFiniteLossError', 'ScheduleFromConfigHook'
 ]

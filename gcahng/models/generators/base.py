@@ -23,12 +23,16 @@ class BaseNegativeGenerator(BaseModule):
     """Interface of the hard-negative generators.
 
     ``forward(z, lambdas, hardness, num_classes, num_per_class, generator=
-    None, fusion_weights=None, geometry=None)`` returns the synthetic
-    negatives ``S [M, N, N, D]`` of a batch ``z [B, D]`` in group order
+    None, fusion_weights=None, geometry=None, anchor_grad=True)`` returns
+    the synthetic negatives ``S [M, N, N, D]`` of a batch ``z [B, D]`` in
+    group order
     (docs/algorithm.md §1), ``S_a[n, m]`` the negative of class ``m`` for
     anchor ``(a, n)``, at the hardness ``η``; a generator with losses of its
     own returns ``(S, losses)``. ``lambdas`` are the graph head's ``λ``
     (``[B, B, D]``; a generator that does not use them accepts None).
+    ``anchor_grad=False`` asks for ``S`` differentiable w.r.t. the
+    candidates it interpolates towards only (same values), so that a loss
+    pushing ``S`` away does not move ``S``'s own anchor.
 
     :meth:`pair_geometry` is called once per iteration; what it returns is
     passed as ``geometry`` to the forward passes of both stages (detached

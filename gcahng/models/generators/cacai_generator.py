@@ -123,9 +123,13 @@ class CACAIGenerator(BaseNegativeGenerator):
                 f'of shape {(b, b, d)}, got '
                 f'{None if lambdas is None else tuple(lambdas.shape)}')
 
-    def interpolate(self, z: torch.Tensor, lambdas: Optional[torch.Tensor],
-                    hardness: Union[float, torch.Tensor], num_classes: int,
-                    num_per_class: int) -> torch.Tensor:
+    def interpolate(self,
+                    z: torch.Tensor,
+                    lambdas: Optional[torch.Tensor],
+                    hardness: Union[float, torch.Tensor],
+                    num_classes: int,
+                    num_per_class: int,
+                    anchor_grad: bool = True) -> torch.Tensor:
         """All interpolations ``ẑ`` before fusion.
 
         Args:
@@ -135,6 +139,7 @@ class CACAIGenerator(BaseNegativeGenerator):
             hardness (float | Tensor): ``η`` (a scalar).
             num_classes (int): ``N``.
             num_per_class (int): ``M``.
+            anchor_grad (bool): See :meth:`forward`.
 
         Returns:
             Tensor: ``[M, N, M, N, D]``; entry ``[a, n, g, m]`` is
@@ -156,6 +161,8 @@ class CACAIGenerator(BaseNegativeGenerator):
         interp = d_neg > d_pos
         denom = torch.where(interp, d_neg, torch.ones_like(d_neg))
         ratio = (d_pos + (d_neg - d_pos) * lam) / denom
+        if not anchor_grad:
+            anchors, ratio = anchors.detach(), ratio.detach()
         moved = anchors + ratio * (cands - anchors)
         return torch.where(interp, moved, cands.expand_as(moved))
 
@@ -225,7 +232,8 @@ class CACAIGenerator(BaseNegativeGenerator):
                 num_per_class: int,
                 generator: Optional[torch.Generator] = None,
                 fusion_weights: Optional[torch.Tensor] = None,
-                geometry: Optional[PairGeometry] = None) -> torch.Tensor:
+                geometry: Optional[PairGeometry] = None,
+                anchor_grad: bool = True) -> torch.Tensor:
         """Synthetic negatives ``S``.
 
         Args:
@@ -243,6 +251,13 @@ class CACAIGenerator(BaseNegativeGenerator):
                 ``U(0, 1)`` per (anchor group, ``g``) when None.
             geometry (PairGeometry, optional): :meth:`geometry` of ``z``
                 (computed here when None).
+            anchor_grad (bool): False: ``S`` is differentiable w.r.t. its
+                candidates ``c`` only, with the interpolation coefficients
+                and the anchors held constant,
+                ``S = sg(x) + Σ_g sg(w_g r_g) ⊙ (c_g - sg(x))``: a loss that
+                pushes ``S`` away moves the real negatives it was made from,
+                never its own anchor (docs/algorithm.md §7). The values are
+                unchanged.
 
         Returns:
             Tensor: ``S [M, N, N, D]``, ``S[a, n, m]`` the negative of class
@@ -250,7 +265,8 @@ class CACAIGenerator(BaseNegativeGenerator):
         """
         m_per, n_cls = num_per_class, num_classes
         if self.fusion == 'random_pick':
-            zhat = self.interpolate(z, lambdas, hardness, n_cls, m_per)
+            zhat = self.interpolate(z, lambdas, hardness, n_cls, m_per,
+                                    anchor_grad)
             zhat = zhat.permute(0, 1, 3, 2, 4)  # [a, n, m, g, D]
             pick = self._rand((m_per, ), generator, z, integers=m_per)
             idx = pick.view(m_per, 1, 1, 1, 1).expand(-1, n_cls, n_cls, 1,
@@ -270,6 +286,11 @@ class CACAIGenerator(BaseNegativeGenerator):
         w = self.fusion_coefficients(u)  # [a, n|1, m|1, g]
         w = w.permute(0, 1, 3, 2)  # [a, n, g, m]: pairs (a, n) -> (g, m)
         diff, dist, d_pos = geometry
+        anchors = z.view(m_per, n_cls, 1, d)
+        if not anchor_grad:  # c - sg(x), coefficients constant
+            dist, d_pos = dist.detach(), d_pos.detach()
+            diff = diff + (anchors - anchors.detach()).unsqueeze(2)
+            anchors = anchors.detach()
         interp = dist > d_pos
         denom = torch.where(interp, dist, torch.ones_like(dist))
         alpha = torch.where(interp, d_pos / denom, torch.ones_like(dist))
@@ -283,7 +304,6 @@ class CACAIGenerator(BaseNegativeGenerator):
             coef = torch.addcmul(
                 coef.unsqueeze(-1), coef_lam.unsqueeze(-1),
                 lambdas.view(m_per, n_cls, m_per, n_cls, d))
-        anchors = z.view(m_per, n_cls, 1, d)
         w_sum = w.sum(dim=2).unsqueeze(-1)  # Σ_g w_g (= 1 up to rounding)
         w_sum = w_sum.expand(m_per, n_cls, n_cls, 1)
         return anchors * w_sum + (coef * diff).sum(dim=2)

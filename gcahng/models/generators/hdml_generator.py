@@ -80,7 +80,8 @@ class HDMLGenerator(BaseNegativeGenerator):
         num_per_class: int,
         generator: Optional[torch.Generator] = None,
         fusion_weights: Optional[torch.Tensor] = None,
-        geometry: Optional[PairGeometry] = None
+        geometry: Optional[PairGeometry] = None,
+        anchor_grad: bool = True
     ) -> Tuple[torch.Tensor, Dict[str, torch.Tensor]]:
         """Generated negatives and the reconstruction loss.
 
@@ -88,13 +89,21 @@ class HDMLGenerator(BaseNegativeGenerator):
             z (Tensor): ``[B, D]`` in group order, ``B = N·M``.
             lambdas (Tensor, optional): Ignored (single coefficient).
             hardness, num_classes, num_per_class, generator, fusion_weights,
-                geometry: As in :meth:`CACAIGenerator.forward`.
+                geometry, anchor_grad: As in :meth:`CACAIGenerator.forward`.
 
         Returns:
             tuple: ``S [M, N, N, D]`` and ``dict(loss_recon=L_recon)``.
         """
-        zhat = self.interpolator(z, None, hardness, num_classes, num_per_class,
-                                 generator, fusion_weights, geometry)
+        zhat = self.interpolator(
+            z,
+            None,
+            hardness,
+            num_classes,
+            num_per_class,
+            generator,
+            fusion_weights,
+            geometry,
+            anchor_grad=anchor_grad)
         b, d = z.shape
         # one pass through G for the negatives and the reconstruction
         out = self.net(torch.cat([zhat.reshape(-1, d), z]))

@@ -157,7 +157,8 @@ class GCLHead(BaseModule):
     def forward(self,
                 z: torch.Tensor,
                 labels: torch.Tensor,
-                lambda_grad: bool = True) -> Tuple[torch.Tensor, torch.Tensor]:
+                lambda_grad: bool = True,
+                node_grad: bool = True) -> Tuple[torch.Tensor, torch.Tensor]:
         """Run the graph head.
 
         Args:
@@ -170,6 +171,10 @@ class GCLHead(BaseModule):
                 values, same BatchNorm statistics and dropout draws; no
                 activations kept for a backward pass that would not use
                 them).
+            node_grad (bool): False: the edge steps read the node states
+                detached, so gradients from ``λ`` stop at the edges and do
+                not reach the node steps (or ``dim_red``), which then learn
+                from the node logits only.
 
         Returns:
             tuple: ``node_logits [B, C]`` and ``lambdas [B, B, D]``
@@ -189,7 +194,8 @@ class GCLHead(BaseModule):
             if layer.node_model is not None:
                 h = layer.node_model(h, e, mask, layout, e_half)
             with no_grad if t == last else nullcontext():
-                e = layer.edge_model(h, e, layout, e_half)
+                e = layer.edge_model(h if node_grad else h.detach(), e, layout,
+                                     e_half)
             e_half = None  # dropout (full layout) breaks the symmetry
         with no_grad:
             # per edge after BN_e: read out on the computed edges, mirror λ

@@ -8,6 +8,7 @@ from mmengine.optim import AmpOptimWrapper, OptimWrapper, OptimWrapperDict
 
 from gcahng.registry import MODELS
 from ..generators.base import PairGeometryLike
+from ..losses.synthetic_pair_loss import SyntheticPairLoss
 from ..utils import frozen_parameters, group_layout
 from .dml_retriever import DMLRetriever, labels_of
 
@@ -120,7 +121,25 @@ class GCAHNG(DMLRetriever):
             uncontrolled norm; ``L_m`` always sees ``z``. See
             docs/algorithm.md §7 ("GCA-HNG with a proxy loss").
         hng_scale (float): ``s`` of ``hng_geometry='cosine'``.
+        syn_grad (str): Where ``L_syn``'s gradients through
+            ``S = x + r ⊙ (c - x)`` go. ``'all'`` (the authors' code): into
+            its anchor ``x``, its candidates ``c`` and, through ``r``, the
+            distances, so pushing a synthetic negative away also drags its
+            own anchor. ``'candidates'``: into the candidates only, at the
+            interpolation coefficients (the generator's
+            ``anchor_grad=False``). ``'none'``: ``sg(S)``, a fixed target
+            (docs/algorithm.md §7).
+        gce_to_metric (bool): ``L_gce`` trains the metric model too (the
+            graph head runs on ``z``; the authors' code). False: the head
+            runs on ``sg(z)`` in the metric stage, so its node classifier
+            never moves the embedding.
+        gen_to_nodes (bool): ``L_gen`` (the generation stage) trains the
+            whole graph head (the authors' code). False: its gradients stop
+            at the edge steps (``GCLHead(node_grad=False)``), and the node
+            steps learn from ``L_gce`` only.
     """
+
+    SYN_GRADS = ('all', 'candidates', 'none')
 
     def __init__(self,
                  backbone: dict,
@@ -141,6 +160,9 @@ class GCAHNG(DMLRetriever):
                  generate: bool = True,
                  hng_geometry: str = 'euclidean',
                  hng_scale: float = 8.0,
+                 syn_grad: str = 'all',
+                 gce_to_metric: bool = True,
+                 gen_to_nodes: bool = True,
                  data_preprocessor: Optional[dict] = None,
                  frozen_bn2d: bool = False,
                  global_batch: bool = True,
@@ -159,6 +181,12 @@ class GCAHNG(DMLRetriever):
                              f'"cosine", got {hng_geometry!r}')
         self.hng_geometry = hng_geometry
         self.hng_scale = hng_scale
+        if syn_grad not in self.SYN_GRADS:
+            raise ValueError(f'GCAHNG: syn_grad must be one of '
+                             f'{self.SYN_GRADS}, got {syn_grad!r}')
+        self.syn_grad = syn_grad
+        self.gce_to_metric = gce_to_metric
+        self.gen_to_nodes = gen_to_nodes
         self.generate = generate
         self.hardness_alpha = hardness_alpha
         self.balance_beta = balance_beta
@@ -249,7 +277,10 @@ class GCAHNG(DMLRetriever):
         """
         n, m = group_layout(labels) if layout is None else layout
         node_logits, lambdas = self.graph_head(
-            z, labels, lambda_grad=update_generator)
+            z if update_generator or self.gce_to_metric else z.detach(),
+            labels,
+            lambda_grad=update_generator,
+            node_grad=self.gen_to_nodes or not update_generator)
         if not update_generator:
             lambdas = lambdas.detach()
         module = self.generator
@@ -258,6 +289,8 @@ class GCAHNG(DMLRetriever):
         if not update_generator:
             module = getattr(module, 'module', module)  # no DDP reducer
             frozen = frozen_parameters(module)
+            if self.syn_grad == 'candidates':
+                kwargs['anchor_grad'] = False
         with frozen:
             out = module(z, lambdas, self._hardness_tensor(), n, m, generator,
                          **kwargs)
@@ -272,6 +305,25 @@ class GCAHNG(DMLRetriever):
         ``'random_pick'`` fusion)."""
         module = getattr(self.generator, 'module', self.generator)  # DDP
         return module.pair_geometry(z, n, m)
+
+    def synthetic_loss(self, z: torch.Tensor, labels: torch.Tensor,
+                       synthetic: torch.Tensor) -> torch.Tensor:
+        """``L_syn`` of the metric stage (before its weight ``1 - ω``):
+        :class:`SyntheticPairLoss` on the anchors and ``S``, or a loss with
+        ``needs_proxies`` (:class:`ProxySyntheticLoss`) on ``S``, the
+        labels and the metric loss's proxies; ``sg(S)`` with
+        ``syn_grad='none'``."""
+        if self.syn_grad == 'none':
+            synthetic = synthetic.detach()
+        if getattr(self.loss_syn, 'needs_proxies', False):
+            proxies = getattr(self.loss_metric, 'proxies', None)
+            if proxies is None:
+                raise ValueError(
+                    f'GCAHNG: {type(self.loss_syn).__name__} needs a metric '
+                    'loss with proxies (ProxyAnchorLoss), got '
+                    f'{type(self.loss_metric).__name__}')
+            return self.loss_syn(synthetic, labels, proxies)
+        return self.loss_syn(z, synthetic)
 
     def loss_gen(self, z: torch.Tensor, labels: torch.Tensor,
                  synthetic: torch.Tensor,
@@ -327,22 +379,28 @@ class GCAHNG(DMLRetriever):
                 node_logits = negatives.node_logits
                 synthetic = negatives.synthetic
             else:
-                node_logits, _ = self.graph_head(z, labels, lambda_grad=False)
+                node_logits, _ = self.graph_head(
+                    z if self.gce_to_metric else z.detach(),
+                    labels,
+                    lambda_grad=False)
             stage2 = dict(
                 loss_metric=self.loss_metric(z_metric, labels),
                 loss_gce=self.loss_gce_weight *
                 F.cross_entropy(node_logits.float(), labels))
             if self.generate:
                 stage2['loss_syn'] = self._syn_weight_tensor() * \
-                    self.loss_syn(z, synthetic)
+                    self.synthetic_loss(z, labels, synthetic)
         backward_shared(sum(stage2.values()), [ow_metric, ow_graph])
         for ow in (ow_metric, ow_graph):
             ow.step()
             ow.zero_grad()
         log_vars.update({k: v.detach() for k, v in stage2.items()})
         log_vars.update(
-            health_stats(z.detach(), labels, node_logits.detach(),
+            health_stats(z_metric.detach(), labels, node_logits.detach(),
                          synthetic.detach() if self.generate else None))
+        if self.generate:
+            log_vars['syn_harder_than_pos'] = harder_than_positive_share(
+                z.detach(), synthetic.detach())
         if not self.generate:
             return log_vars
 
@@ -382,39 +440,54 @@ class GCAHNG(DMLRetriever):
 
 
 @torch.no_grad()
-def health_stats(z: torch.Tensor, labels: torch.Tensor,
+def health_stats(z_raw: torch.Tensor, labels: torch.Tensor,
                  node_logits: torch.Tensor,
                  synthetic: Optional[torch.Tensor]) -> Dict[str, torch.Tensor]:
-    """What shows whether the method is working, logged every iteration:
+    """What shows whether the method is working, logged every iteration
+    (docs/algorithm.md §7):
 
     - ``gce_acc``: the graph head's node-classification accuracy on the
-      batch (chance is ``1 / num_classes``: a head stuck there feeds noise
-      into the embeddings through ``L_gce``);
-    - ``z_norm``: the mean norm of the un-normalised embeddings, the scale
-      that the graph head, CACAI and ``L_syn`` work at;
+      batch (chance is ``1 / num_classes``: a head stuck there builds its
+      ``λ`` from random correlations);
+    - ``z_norm``: the mean norm of the raw embeddings ``z`` (before the
+      cosine geometry's rescaling);
+    - ``real_pos_cos`` / ``real_neg_cos``: the mean cosine between the
+      real samples of one class / of different classes: how good the
+      embedding is;
     - ``syn_hardness``: the mean cosine between each anchor and its
-      synthetic negatives ``S_a[n, m]`` (``m != n``), next to
-      ``real_neg_cos``, the mean cosine between the anchors and the real
-      samples of the other classes: how much harder the generated
-      negatives are than the real ones.
+      synthetic negatives ``S_a[n, m]`` (``m != n``): how hard the
+      generated negatives are against the real ones.
     """
+    zn = F.normalize(z_raw.float(), dim=1)
+    real_cos = zn @ zn.t()
+    same = labels[:, None] == labels[None, :]
+    same.fill_diagonal_(False)
+    other = labels[:, None] != labels[None, :]
     out = dict(
         gce_acc=(node_logits.argmax(1) == labels).float().mean(),
-        z_norm=z.norm(dim=1).mean())
-    if synthetic is None:
-        return out
-    m, n = synthetic.shape[:2]
-    zn = F.normalize(z.float(), dim=1)
-    anchors = zn.view(m, n, -1)
-    off = ~torch.eye(n, dtype=torch.bool, device=z.device)
-    syn_cos = torch.einsum('and,anmd->anm', anchors,
-                           F.normalize(synthetic.float(), dim=-1))
-    real_cos = zn @ zn.t()
-    other = labels[:, None] != labels[None, :]
-    out.update(
-        syn_hardness=syn_cos[:, off].mean(),
+        z_norm=z_raw.float().norm(dim=1).mean(),
+        real_pos_cos=real_cos[same].mean(),
         real_neg_cos=real_cos[other].mean())
+    if synthetic is not None:
+        m, n = synthetic.shape[:2]
+        anchors = zn.view(m, n, -1)
+        off = ~torch.eye(n, dtype=torch.bool, device=zn.device)
+        syn_cos = torch.einsum('and,anmd->anm', anchors,
+                               F.normalize(synthetic.float(), dim=-1))
+        out['syn_hardness'] = syn_cos[:, off].mean()
     return out
+
+
+@torch.no_grad()
+def harder_than_positive_share(z: torch.Tensor,
+                               synthetic: torch.Tensor) -> torch.Tensor:
+    """The share of synthetic negatives closer (in cosine) to their anchor
+    than the anchor's positive is: negatives that lie inside the anchor's
+    class for the embedding as it is (docs/algorithm.md §7)."""
+    _, logits = SyntheticPairLoss(cosine_scale=1.0).logits(z, synthetic)
+    n = logits.size(1)
+    harder = SyntheticPairLoss.harder_than_positive(logits)
+    return harder.float().sum() / (logits.size(0) * n * (n - 1))
 
 
 def backward_shared(loss: torch.Tensor,

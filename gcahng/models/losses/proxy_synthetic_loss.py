@@ -1,0 +1,81 @@
+"""``L_syn`` for a proxy metric loss: synthetic negatives as negatives of
+their anchor's class proxy, docs/algorithm.md §7."""
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from gcahng.registry import MODELS
+from .proxy_anchor_loss import _log1p_sum_exp
+from .utils import fp32
+
+
+@MODELS.register_module()
+class ProxySyntheticLoss(nn.Module):
+    """``L_syn`` in the form of Proxy Anchor's negative term
+    (docs/algorithm.md §7).
+
+    ``S_a[n, m]`` was generated from anchor ``(a, n)`` of class ``y_n``
+    towards a sample of class ``y_m``: it is a negative of class ``y_n``
+    and of nothing else (not a positive of ``y_m``, whose proxy it would
+    pull towards class ``y_n``). So it enters only the negative term of the
+    proxy ``p`` of ``y_n``, as a real negative does in Proxy Anchor
+    (cosine ``s``, ``α``, ``δ`` as the metric loss)::
+
+        L_syn = (1/N) Σ_{p ∈ batch classes} log(1 + Σ_{a, n: y_n = p}
+                                Σ_{m ≠ n} exp(α(s(S_a[n, m], p) + δ)))
+
+    The anchor itself is in no term: with ``S`` differentiable w.r.t. its
+    candidates only (``GCAHNG(syn_grad='candidates')``), pushing a synthetic
+    negative away from the proxy moves the proxy and the real negatives it
+    was made from, at the hardness of ``S``. Computed in float32 with
+    autocast off.
+
+    Args:
+        alpha (float): ``α`` (32, Proxy Anchor's).
+        margin (float): ``δ`` (0.1).
+        loss_weight (float): Multiplier of the loss.
+    """
+    #: :class:`GCAHNG` passes the labels and the metric loss's proxies
+    needs_proxies = True
+
+    def __init__(self,
+                 alpha: float = 32.0,
+                 margin: float = 0.1,
+                 loss_weight: float = 1.0) -> None:
+        super().__init__()
+        self.alpha = alpha
+        self.margin = margin
+        self.loss_weight = loss_weight
+
+    def forward(self, synthetic: torch.Tensor, labels: torch.Tensor,
+                proxies: torch.Tensor) -> torch.Tensor:
+        """Args:
+            synthetic (Tensor): ``S [M, N, N, D]``.
+            labels (Tensor): The batch's labels in group order, ``[B]``
+                (their first ``N`` are the class slots).
+            proxies (Tensor): The metric loss's proxies ``[C, D]``.
+
+        Returns:
+            Tensor: scalar loss.
+        """
+        m_per, n_cls = synthetic.shape[:2]
+        slots = labels.reshape(-1)[:n_cls].long()
+        with torch.autocast(device_type=synthetic.device.type, enabled=False):
+            cos = torch.einsum('anmd,nd->anm',
+                               F.normalize(fp32(synthetic), dim=-1),
+                               F.normalize(fp32(proxies[slots]),
+                                           dim=-1))  # s(S, p_{y_n})
+            off = ~torch.eye(n_cls, dtype=torch.bool, device=cos.device)
+            logits = self.alpha * (cos + self.margin)
+            # per class slot n: all its anchors' negatives, [M*N, N]
+            logits = logits.permute(1, 0, 2).reshape(n_cls, -1)
+            mask = off.unsqueeze(1).expand(-1, m_per, -1).reshape(n_cls, -1)
+            loss = _log1p_sum_exp(logits.t(), mask.t()).mean()
+        return self.loss_weight * loss
+
+    def extra_repr(self) -> str:
+        return (f'alpha={self.alpha}, margin={self.margin}, '
+                f'loss_weight={self.loss_weight}')
+
+
+__all__ = ['ProxySyntheticLoss']
