@@ -1,4 +1,5 @@
-"""Images/s of ``ImageSearcher.embed`` against the bare loop it wraps.
+"""Images/s of ``ImageSearcher.embed`` against the bare loop it wraps, and
+single-query search through ``ImageSearcher`` against bare faiss.
 
 Over one folder of images, with the same model, test pipeline, data
 preprocessor, batch size and loader workers, times interleaved
@@ -12,9 +13,17 @@ preprocessor, batch size and loader workers, times interleaved
   ``model(inputs, mode='tensor')``.
 
 The ratio uses the fastest run of each (the machine may be shared;
-``--clock cpu`` times this process's CPU time instead); the
-last line is ``RESULT embed_over_bare=<embed time / bare time>`` (1.0: no
-cost; the goal is <= 1.10). Without ``--folder``, ``--num-images`` copies
+``--clock cpu`` times this process's CPU time instead); it is printed as
+``RESULT embed_over_bare=<embed time / bare time>`` (1.0: no cost; the goal
+is <= 1.10).
+
+Search: ``--search-queries`` single-query searches (``k = --topk``) of a
+random ``--gallery-size`` x ``--dim`` gallery (L2-normalised, seeded)
+through ``ImageSearcher.search_embeddings`` (its flat ``GalleryIndex``,
+the ``SearchResult`` objects included) and through a bare faiss
+``IndexFlatIP`` holding the same vectors, timed interleaved ``--repeat``
+times; the last line is ``RESULT search_over_faiss=<searcher time / faiss
+time>`` (the goal is <= 1.10). Without ``--folder``, ``--num-images`` copies
 of the test fixtures (``tests/data/retrieval_images``) resized to
 ``--image-size`` are written to a temporary folder. Without
 ``--checkpoint`` the model keeps its initialisation (speed does not depend
@@ -35,6 +44,7 @@ import tempfile
 import time
 from typing import Dict, List, Optional, Sequence
 
+import numpy as np
 import torch
 from mmengine.dataset import Compose, pseudo_collate
 from torch.utils.data import DataLoader
@@ -71,6 +81,20 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         type=int,
         help='test crop size (default: the config\'s); the resize follows '
         'as crop * 8 / 7')
+    parser.add_argument(
+        '--gallery-size',
+        type=int,
+        default=100000,
+        help='search: gallery embeddings')
+    parser.add_argument(
+        '--dim', type=int, default=128, help='search: embedding size')
+    parser.add_argument(
+        '--search-queries',
+        type=int,
+        default=200,
+        help='search: single-query searches per timing')
+    parser.add_argument(
+        '--topk', type=int, default=10, help='search: results per query')
     return parser.parse_args(argv)
 
 
@@ -126,10 +150,50 @@ def timed(fn, clock: str = 'wall') -> float:
     return now() - start
 
 
+def search_times(searcher: ImageSearcher,
+                 args: argparse.Namespace) -> Dict[str, List[float]]:
+    """Seconds of ``--search-queries`` single-query searches through the
+    searcher and through bare faiss on the same vectors, ``--repeat``
+    times each, interleaved."""
+    import faiss
+    rng = np.random.default_rng(0)
+    gallery = rng.standard_normal((args.gallery_size, args.dim))
+    gallery = (gallery / np.linalg.norm(gallery, axis=1, keepdims=True))
+    gallery = np.ascontiguousarray(gallery, dtype=np.float32)
+    queries = gallery[rng.integers(0, len(gallery), args.search_queries)]
+    queries = queries + np.float32(0.1) * rng.standard_normal(
+        queries.shape, dtype=np.float32)
+    queries /= np.linalg.norm(queries, axis=1, keepdims=True)
+    singles = [queries[i:i + 1] for i in range(len(queries))]
+    searcher.index_embeddings(gallery,
+                              [f'{i}.jpg' for i in range(len(gallery))])
+    bare = faiss.IndexFlatIP(args.dim)
+    bare.add(gallery)
+
+    def ours() -> None:
+        for q in singles:
+            searcher.search_embeddings(q, args.topk)
+
+    def theirs() -> None:
+        for q in singles:
+            bare.search(q, args.topk)
+
+    ours(), theirs()  # warm-up (the index is built on its first search)
+    same = searcher.search_embeddings(singles[0], args.topk)[0].indices
+    assert same == bare.search(singles[0], args.topk)[1][0].tolist()
+    times = dict(searcher=[], faiss=[])
+    for _ in range(args.repeat):
+        times['searcher'].append(timed(ours, args.clock))
+        times['faiss'].append(timed(theirs, args.clock))
+    return times
+
+
 def main(argv: Optional[Sequence[str]] = None) -> Dict[str, float]:
     args = parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
+        import faiss
+        faiss.omp_set_num_threads(args.threads)
     options = {}
     if args.checkpoint is None:
         options['model.backbone.pretrained'] = None
@@ -174,7 +238,21 @@ def main(argv: Optional[Sequence[str]] = None) -> Dict[str, float]:
               f'{", ".join(f"{x:.3f}" for x in times[name])})')
     ratio = best['embed'] / best['bare']
     print(f'RESULT embed_over_bare={ratio:.3f}')
-    return dict(ratio=ratio, **best)
+    search = {k: min(v) for k, v in search_times(searcher, args).items()}
+    for name, t in search.items():
+        print(f'search via {name:8s} {1e3 * t / args.search_queries:8.3f} '
+              f'ms per query (best of {args.repeat}; {args.gallery_size} x '
+              f'{args.dim} gallery, k={args.topk})')
+    search_ratio = search['searcher'] / search['faiss']
+    print(f'RESULT search_over_faiss={search_ratio:.3f}')
+    return dict(
+        ratio=ratio,
+        search_ratio=search_ratio,
+        **best,
+        **{
+            f'search_{k}': v
+            for k, v in search.items()
+        })
 
 
 if __name__ == '__main__':

@@ -36,17 +36,13 @@ import numpy as np
 from gcahng.evaluation import retrieval_metrics
 
 
-def parse_args() -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+def add_problem_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of :func:`make_problem` (also ``rerank_cost.py``'s)."""
     parser.add_argument('--num', type=int, default=60502, help='embeddings')
     parser.add_argument('--dim', type=int, default=512, help='dimension')
     parser.add_argument('--classes', type=int, default=11316, help='classes')
     parser.add_argument('--min-size', type=int, default=2)
     parser.add_argument('--max-size', type=int, default=12)
-    parser.add_argument(
-        '--ks', type=int, nargs='+', default=[1, 10, 100, 1000])
-    parser.add_argument('--chunk-size', type=int, default=4096)
-    parser.add_argument('--repeat', type=int, default=2)
     parser.add_argument(
         '--noise',
         type=float,
@@ -59,6 +55,15 @@ def parse_args() -> argparse.Namespace:
         type=int,
         default=None,
         help='faiss OpenMP threads (default: faiss default)')
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    add_problem_arguments(parser)
+    parser.add_argument(
+        '--ks', type=int, nargs='+', default=[1, 10, 100, 1000])
+    parser.add_argument('--chunk-size', type=int, default=4096)
+    parser.add_argument('--repeat', type=int, default=2)
     parser.add_argument(
         '--check', action='store_true', help='verify against brute force')
     parser.add_argument('--check-queries', type=int, default=2000)

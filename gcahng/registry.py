@@ -67,3 +67,7 @@ VISUALIZERS = _child('visualizer', MMPRE_VISUALIZERS, 'gcahng.visualization',
                      'mmpretrain.visualization')
 VISBACKENDS = _child('vis_backend', MMPRE_VISBACKENDS, 'gcahng.visualization',
                      'mmpretrain.visualization')
+#: Re-rankers of a retrieval (``gcahng.evaluation.rerankers``): no parent,
+#: mmpretrain has none.
+RERANKERS = Registry(
+    'reranker', scope='gcahng', locations=['gcahng.evaluation.rerankers'])

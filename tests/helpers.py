@@ -2,6 +2,7 @@
 import importlib.util
 import os
 import os.path as osp
+import re
 import socket
 import subprocess
 import sys
@@ -60,6 +61,17 @@ TINY_224_RUN_OPTIONS = [
     'train_cfg.val_interval=1',
     'param_scheduler.graph.0.T_max=1',
 ]
+
+#: Our parameter-name prefixes and the authors' (the model converter's
+#: table, tools/model_converters/gcahng_official_to_mmengine.py), to make
+#: a checkpoint in the authors' layout out of one of ours.
+OFFICIAL_NAMES = {
+    'backbone.': 'feature_extractor.backbone.model.',
+    'neck.bn.': 'feature_extractor.fc.0.',
+    'neck.fc.': 'feature_extractor.fc.1.',
+    'graph_head.': 'gnn.',
+    'classifier.': 'softmax_classifier.'
+}
 
 
 def config_path(rel: str) -> str:
@@ -210,3 +222,42 @@ def tool_error(main: Callable[[], Any], capsys) -> str:
     lines = [line for line in err.splitlines() if ': error: ' in line]
     assert len(lines) == 1, err
     return lines[0]
+
+
+#: A Python object printed on stderr (``sys.exit(dict)``, a stray
+#: ``print(obj, file=sys.stderr)``): a line that is a dict / list / tuple
+#: repr, or an object's default repr.
+OBJECT_DUMP = re.compile(
+    r"^\s*[\[{(]['\"\w].*[\]})],?\s*$|<[\w.]+ object at 0x", re.M)
+
+
+def assert_clean_exit(proc: subprocess.CompletedProcess) -> None:
+    """A tool's process succeeded: status 0, no traceback and no Python
+    object dump on stderr."""
+    out = proc.stdout[-2000:] + proc.stderr[-3000:]
+    assert proc.returncode == 0, out
+    assert 'Traceback' not in proc.stderr, out
+    assert not OBJECT_DUMP.search(proc.stderr), proc.stderr[-3000:]
+
+
+def assert_one_message(proc: subprocess.CompletedProcess, tool: str, *words:
+                       str) -> str:
+    """A tool's process stopped on a user error: status 1, one
+    ``<tool>: error: ...`` message naming ``words`` and ending with the
+    ``--debug`` hint, no traceback, no object dump; returns the message
+    (one line for most errors; a dataset's layout errors list one problem
+    per line)."""
+    assert proc.returncode == 1, proc.stderr[-2000:]
+    assert 'Traceback' not in proc.stderr, proc.stderr[-2000:]
+    assert not OBJECT_DUMP.search(proc.stderr), proc.stderr[-3000:]
+    starts = [
+        i for i, line in enumerate(proc.stderr.splitlines())
+        if line.startswith(f'{tool}: error:')
+    ]
+    assert len(starts) == 1, proc.stderr[-2000:]
+    message = '\n'.join(proc.stderr.splitlines()[starts[0]:])
+    for word in words:
+        assert word in message, message
+    assert message.rstrip().endswith(
+        '(run again with --debug for the traceback)'), message
+    return message

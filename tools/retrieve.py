@@ -1,13 +1,16 @@
 """Search a gallery of images with a trained model.
 
     python tools/retrieve.py CONFIG CHECKPOINT --gallery DIR_or_INDEX \
-        --query DIR_or_IMAGE [-k 10] [--out-dir DIR] [--save-index PATH]
+        --query DIR_or_IMAGE [-k 10] [--out-dir DIR] [--save-index PATH] \
+        [--rerank qe|dba|k_reciprocal]
 
 ``--gallery`` is a folder of images (labels from its class folders, when
 every image is in one) or an index saved by ``--save-index`` /
 ``tools/embed.py --index`` (refused when another model built it).
-``--query`` is an image or a folder (labels likewise). Writes to
-``--out-dir``:
+``--query`` is an image or a folder (labels likewise). ``--rerank``
+re-ranks the exact search (flat index): α-QE, α-DBA or k-reciprocal
+re-ranking (docs/reranking.md); the scores are then the re-ranker's.
+Writes to ``--out-dir``:
 
 - ``results.json``: every query with its top-k paths, cosine scores and
   labels (and ``correct`` flags and R@1 / R@k when both sides have labels);
@@ -29,6 +32,7 @@ from urllib.parse import quote
 
 from gcahng.apis import INDEX_KINDS, SearchResult
 from gcahng.apis.cli import add_model_arguments, searcher_from_args
+from gcahng.evaluation.rerankers import RERANK_ALIASES
 from gcahng.utils import UserError, run_tool
 
 CORRECT, WRONG, UNKNOWN, QUERY = '#1a9850', '#d73027', '#9e9e9e', '#4575b4'
@@ -54,6 +58,12 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         choices=INDEX_KINDS,
         default='flat',
         help='index of a gallery folder: exact (flat) or faiss IVF / HNSW')
+    parser.add_argument(
+        '--rerank',
+        choices=('none', ) + tuple(RERANK_ALIASES),
+        default='none',
+        help='re-rank the results: alpha query expansion, database-side '
+        'augmentation or k-reciprocal re-ranking (default none)')
     parser.add_argument(
         '--thumb-size', type=int, default=128, help='thumbnail pixels')
     parser.add_argument(
@@ -126,8 +136,12 @@ def link(out_dir: str, path: str) -> str:
     return quote(osp.relpath(osp.abspath(path), out_dir).replace(os.sep, '/'))
 
 
-def write_html(path: str, results: List[SearchResult], thumbs: Thumbnails,
-               title: str, scores: Dict[str, float]) -> None:
+def write_html(path: str,
+               results: List[SearchResult],
+               thumbs: Thumbnails,
+               title: str,
+               scores: Dict[str, float],
+               score_name: str = 'cos') -> None:
     out_dir = osp.dirname(osp.abspath(path))
 
     def cell(img: str, border: str, caption: str) -> str:
@@ -147,7 +161,8 @@ def write_html(path: str, results: List[SearchResult], thumbs: Thumbnails,
             lab = '' if r.labels is None else \
                 f'<br>label {html.escape(str(r.labels[rank]))}'
             cells.append(
-                cell(p, colour(r, rank), f'#{rank + 1} cos {s:.3f}{lab}'))
+                cell(p, colour(r, rank),
+                     f'#{rank + 1} {score_name} {s:.3f}{lab}'))
         rows.append('<tr>' + ''.join(cells) + '</tr>')
     score_line = ', '.join(
         f'{k} {v:.1f}' if isinstance(v, float) else f'{k} {v}'
@@ -202,7 +217,7 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
     args = parse_args(argv)
     if args.k < 1:
         raise UserError('-k must be >= 1')
-    searcher = searcher_from_args(args)
+    searcher = searcher_from_args(args, rerank=args.rerank)
     if osp.isfile(args.gallery):
         searcher.load_index(args.gallery)
     elif osp.isdir(args.gallery):
@@ -221,6 +236,7 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
         gallery=args.gallery,
         gallery_size=len(searcher.index),
         index=searcher.index.kind,
+        rerank=args.rerank,
         k=args.k,
         metrics=scores,
         queries=[r.to_dict() for r in results])
@@ -230,7 +246,8 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
     thumbs = Thumbnails(args.out_dir, args.thumb_size)
     write_html(
         osp.join(args.out_dir, 'report.html'), results, thumbs,
-        f'Top-{args.k} of {len(results)} queries in {args.gallery}', scores)
+        f'Top-{args.k} of {len(results)} queries in {args.gallery}', scores,
+        'cos' if args.rerank == 'none' else 'score')
     write_grid(
         osp.join(args.out_dir, 'grid.png'), results[:args.grid_queries],
         thumbs, args.thumb_size)

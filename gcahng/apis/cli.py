@@ -9,8 +9,8 @@ from .image_searcher import ImageSearcher
 
 def add_model_arguments(parser: argparse.ArgumentParser,
                         loader: bool = True) -> argparse.ArgumentParser:
-    """``CONFIG CHECKPOINT [--cfg-options ...]`` and, with ``loader``,
-    ``--device --batch-size --num-workers``."""
+    """``CONFIG CHECKPOINT [--non-strict] [--cfg-options ...]`` and, with
+    ``loader``, ``--device --batch-size --num-workers``."""
     parser.add_argument('config', help='the model\'s config file')
     parser.add_argument(
         'checkpoint',
@@ -26,6 +26,12 @@ def add_model_arguments(parser: argparse.ArgumentParser,
             type=int,
             help='loader workers (default: the config\'s test loader\'s)')
     parser.add_argument(
+        '--non-strict',
+        action='store_true',
+        help='load a checkpoint whose backbone or neck only partly fits the '
+        'config\'s model (by default they must fit; the training-only '
+        'modules are never loaded)')
+    parser.add_argument(
         '--cfg-options',
         nargs='+',
         action=DictAction,
@@ -40,6 +46,7 @@ def searcher_from_args(args: argparse.Namespace, **kwargs) -> ImageSearcher:
         device=getattr(args, 'device', None),
         batch_size=getattr(args, 'batch_size', None),
         num_workers=getattr(args, 'num_workers', None),
-        cfg_options=args.cfg_options)
+        cfg_options=args.cfg_options,
+        strict=not args.non_strict)
     options.update(kwargs)
     return ImageSearcher(args.config, args.checkpoint, **options)

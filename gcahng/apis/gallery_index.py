@@ -4,13 +4,15 @@ import json
 import math
 import os
 import os.path as osp
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
 from gcahng.engine.hooks.atomic_checkpoint_hook import atomic_open
-from gcahng.evaluation.functional import (_drop_self, _import_faiss,
-                                          as_embeddings, nearest_neighbours)
+from gcahng.evaluation.functional import (FAISS_GPU_MAX_K, FlatSearch,
+                                          _drop_self, _import_faiss,
+                                          _select_backend, as_embeddings)
+from gcahng.evaluation.rerankers import BaseReranker, build_reranker
 from gcahng.utils.cli import UserError
 
 #: ``format`` entry of a saved index.
@@ -21,6 +23,10 @@ INDEX_KINDS = ('flat', 'ivf', 'hnsw')
 
 class IndexMismatchError(UserError, ValueError):
     """A saved index was built by another model (or is no gallery index)."""
+
+
+class IndexKindError(UserError, ValueError):
+    """The index cannot do what is asked (re-ranking an approximate one)."""
 
 
 def identity_difference(saved: Dict[str, Any],
@@ -41,13 +47,16 @@ class GalleryIndex:
     similarity (inner product of L2-normalised embeddings).
 
     ``kind='flat'`` (default) is exact: the same faiss ``IndexFlatIP``
-    search as the retrieval metric (:func:`gcahng.evaluation.functional.
-    nearest_neighbours`; faiss GPU when faiss sees one and ``use_gpu``,
-    torch without faiss). For galleries of millions, ``'ivf'`` (inverted
-    lists: ``nlist`` k-means cells, ``nprobe`` of them visited per query)
-    and ``'hnsw'`` (a graph of ``hnsw_m`` links per node, ``ef_search``
-    candidates) are approximate faiss indices; IVF moves to the GPU when
-    ``use_gpu`` and faiss sees one.
+    search as the retrieval metric (:class:`gcahng.evaluation.functional.
+    FlatSearch`; faiss GPU when faiss sees one and ``use_gpu``, torch
+    without faiss), built on the first search and kept: a search builds
+    nothing and copies nothing of the gallery, and its scores are faiss's.
+    For galleries of millions, ``'ivf'`` (inverted lists: ``nlist``
+    k-means cells, ``nprobe`` of them visited per query) and ``'hnsw'`` (a
+    graph of ``hnsw_m`` links per node, ``ef_search`` candidates) are
+    approximate faiss indices; IVF moves to the GPU when ``use_gpu`` and
+    faiss sees one. A flat index can re-rank its results
+    (``search(..., rerank=...)``, docs/reranking.md).
 
     Args:
         embeddings (ndarray): ``[N, D]`` gallery embeddings (normalised
@@ -90,6 +99,8 @@ class GalleryIndex:
         self.params = dict(nprobe=nprobe, hnsw_m=hnsw_m, ef_search=ef_search)
         self.embeddings: Optional[np.ndarray] = None
         self._faiss_index = None
+        self._flat: Dict[str, FlatSearch] = {}
+        self._prepared: Dict[tuple, Any] = {}
         if embeddings is None:  # filled by load()
             return
         emb = as_embeddings(embeddings, 'gallery embeddings')
@@ -134,6 +145,8 @@ class GalleryIndex:
             quantizer = faiss.IndexFlatIP(dim)
             index = faiss.IndexIVFFlat(quantizer, dim, int(nlist),
                                        faiss.METRIC_INNER_PRODUCT)
+            if nlist == 1:  # one cell (a tiny gallery): its mean, no k-means
+                index.cp.min_points_per_centroid = 1  # to warn about
             index = self._maybe_gpu(index)
             index.train(emb)
         index.add(emb)
@@ -148,11 +161,24 @@ class GalleryIndex:
         self._gpu_resources = faiss.StandardGpuResources()
         return faiss.index_cpu_to_gpu(self._gpu_resources, 0, index)
 
+    def _flat_search(self, k: int) -> FlatSearch:
+        """The flat index's search, built once (on the GPU when asked for
+        and ``k`` fits faiss GPU's limit, else on the CPU)."""
+        gpu = self.use_gpu and k <= FAISS_GPU_MAX_K
+        where = 'gpu' if gpu else 'cpu'
+        if where not in self._flat:
+            backend, device = _select_backend(None if gpu else 'cpu', k)
+            self._flat[where] = FlatSearch(self.embeddings, backend, device)
+        return self._flat[where]
+
     # ------------------------------------------------------------------
-    def search(self,
-               queries: np.ndarray,
-               k: int,
-               exclude_self: bool = False) -> Tuple[np.ndarray, np.ndarray]:
+    def search(
+        self,
+        queries: np.ndarray,
+        k: int,
+        exclude_self: bool = False,
+        rerank: Union[None, str, dict, BaseReranker] = None
+    ) -> Tuple[np.ndarray, np.ndarray]:
         """The ``k`` most similar gallery items of each query.
 
         Args:
@@ -162,10 +188,15 @@ class GalleryIndex:
             exclude_self (bool): The queries are the gallery itself, in
                 order: each is left out of its own ranking by index, as the
                 leave-one-out metric does.
+            rerank (str | dict | BaseReranker, optional): Re-rank (flat
+                index only): ``'qe'``, ``'dba'``, ``'k_reciprocal'`` or a
+                re-ranker (docs/reranking.md). Its gallery-side work is
+                done on the first search and kept.
 
         Returns:
             tuple: ``indices [Q, k]`` (gallery positions, most similar
-            first) and ``scores [Q, k]`` (cosine similarities).
+            first) and ``scores [Q, k]`` (cosine similarities; with
+            ``rerank``, the re-ranker's scores).
         """
         q = as_embeddings(queries, 'query embeddings')
         if q.shape[1] != self.dim:
@@ -177,16 +208,12 @@ class GalleryIndex:
         if k < 1:
             raise ValueError('k must be >= 1 and the gallery must have '
                              'another item')
+        own = np.arange(len(q)) if exclude_self else None
+        reranker = build_reranker(rerank)
+        if reranker is not None:
+            return self._reranked(reranker, q, k, own)
         if self.kind == 'flat':
-            idx = np.concatenate([
-                chunk for _, chunk in nearest_neighbours(
-                    q,
-                    k,
-                    None if exclude_self else self.embeddings,
-                    device=None if self.use_gpu else 'cpu')
-            ])
-            scores = np.einsum('qd,qkd->qk', q, self.embeddings[idx])
-            return idx, scores.astype(np.float32)
+            return self._flat_search(k).search(q, k, own)
         if self.kind == 'ivf':
             self._faiss_index.nprobe = self.params['nprobe']
         else:
@@ -197,6 +224,21 @@ class GalleryIndex:
         if exclude_self:
             idx, scores = _drop_self(idx, np.arange(len(q)), scores)
         return idx, scores.astype(np.float32)
+
+    def _reranked(self, reranker: BaseReranker, q: np.ndarray, k: int,
+                  own: Optional[np.ndarray]) -> Tuple[np.ndarray, np.ndarray]:
+        """Search through ``reranker``, its prepared gallery kept (one at a
+        time: DBA's is a second copy of the gallery)."""
+        if self.kind != 'flat':
+            raise IndexKindError(
+                f're-ranking needs the gallery embeddings: a flat index, '
+                f'not {self.kind!r} (build it with --index-type flat)')
+        key = reranker.cache_key()
+        if key not in self._prepared:
+            self._prepared = {
+                key: reranker.prepare(self.embeddings, self._flat_search(1))
+            }
+        return reranker.search(self._prepared[key], q, k, own)
 
     # ------------------------------------------------------------------
     def save(self, path: str) -> str:

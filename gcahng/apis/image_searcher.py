@@ -14,6 +14,7 @@ import numpy as np
 import torch
 from mmengine.config import Config
 from mmengine.dataset import Compose, pseudo_collate
+from mmengine.logging import print_log
 from mmengine.registry import init_default_scope
 from mmengine.runner.checkpoint import load_state_dict
 from mmengine.utils import ProgressBar
@@ -21,17 +22,22 @@ from torch.utils.data import DataLoader, Dataset
 
 from gcahng.datasets.csv_dataset import find_images, folder_class
 from gcahng.datasets.utils import image_problem
+from gcahng.evaluation.rerankers import BaseReranker, build_reranker
 from gcahng.registry import MODELS
 from gcahng.utils import UserError, safe_torch_load
-from gcahng.utils.checkpoint_fit import check_state_fits, state_dict_of
+from gcahng.utils.checkpoint_fit import (check_state_fits, describe_modules,
+                                         split_inference_state, state_dict_of)
 from .embedding_model import EmbeddingModel
 from .gallery_index import GalleryIndex
+from .inference_pipeline import LOADING_STEPS, inference_pipeline
 
 #: What ``embed`` and ``search`` accept: a file, a folder, a list of files,
 #: an image array (``HxWx3`` BGR, as ``mmcv.imread``) or a list of arrays.
 ImageInput = Union[str, np.ndarray, Sequence[Union[str, np.ndarray]]]
-#: Pipeline steps that read the file (skipped for image arrays).
-LOADING_STEPS = ('LoadImageFromFile', )
+#: ``search(rerank=...)``'s default: the searcher's re-ranking.
+SEARCHER_RERANK = object()
+#: How a user loads a checkpoint that only partly fits (named in the error).
+NON_STRICT = '--non-strict (ImageSearcher(strict=False))'
 
 
 class ImageInputError(UserError, ValueError):
@@ -142,14 +148,20 @@ class ImageSearcher:
     Built from a config and a checkpoint (``tools/train.py``'s, an inference
     checkpoint without the training-only graph head / classifier /
     generator / proxies, or an official GCA-HNG checkpoint converted by
-    ``tools/model_converters/gcahng_official_to_mmengine.py``). The
-    checkpoint must fit the config's model
-    (:func:`gcahng.utils.checkpoint_fit.check_state_fits`) and is read once,
-    with the weights-only unpickler. Images go through the config's
-    ``test_dataloader`` pipeline and the model's data preprocessor, then
+    ``tools/model_converters/gcahng_official_to_mmengine.py``), read once
+    with the weights-only unpickler. Only the backbone and the neck are
+    loaded, and they must fit the config's model strictly
+    (:func:`gcahng.utils.checkpoint_fit.check_state_fits`); the other
+    modules of the checkpoint (the training-only graph head, classifier,
+    generator, proxies, whose shapes follow the training classes) are
+    skipped, in one logged line, so a checkpoint serves any config of its
+    architecture. Images go through :func:`inference_pipeline` (the
+    config's test resize / crop, with a file loader whatever data the model
+    was trained on) and the model's data preprocessor, then
     :class:`EmbeddingModel` (``e = z / ||z||``), in batches on a
     ``DataLoader`` with ``num_workers`` workers; with ``amp`` (default on
-    a GPU) under float16 autocast.
+    a GPU) under float16 autocast. ``rerank`` re-ranks every search
+    (docs/reranking.md).
 
     Args:
         config (str | Config): The training config.
@@ -163,8 +175,13 @@ class ImageSearcher:
         amp (bool, optional): float16 autocast on a GPU; default True on a
             GPU, always off on the CPU.
         cfg_options (dict, optional): Config overrides.
-        strict (bool): Refuse a checkpoint that only partly fits.
+        strict (bool): Refuse a checkpoint whose backbone or neck only
+            partly fits.
         progress (bool): Show a progress bar while embedding.
+        rerank (str | dict | BaseReranker, optional): Re-rank searches:
+            ``'qe'``, ``'dba'``, ``'k_reciprocal'`` or a re-ranker config
+            (``gcahng.evaluation.rerankers``); default None (cosine
+            ranking).
 
     Examples:
         >>> from gcahng.apis import ImageSearcher
@@ -185,7 +202,8 @@ class ImageSearcher:
                  amp: Optional[bool] = None,
                  cfg_options: Optional[Dict[str, Any]] = None,
                  strict: bool = True,
-                 progress: bool = True) -> None:
+                 progress: bool = True,
+                 rerank: Union[None, str, dict, BaseReranker] = None) -> None:
         cfg = config if isinstance(config, Config) else Config.fromfile(config)
         cfg = copy.deepcopy(cfg)
         if cfg_options:
@@ -197,25 +215,17 @@ class ImageSearcher:
         self.checkpoint = checkpoint
         self.device = torch.device(
             device or ('cuda' if torch.cuda.is_available() else 'cpu'))
+        self.pipeline = inference_pipeline(cfg, str(self.config_name))
         self.model = MODELS.build(copy.deepcopy(cfg.model))
+        self.embedder = EmbeddingModel(self.model)
         if checkpoint is not None:
-            if not osp.isfile(checkpoint):
-                raise FileNotFoundError(f'no checkpoint file at {checkpoint}')
-            state = state_dict_of(
-                safe_torch_load(checkpoint, map_location='cpu'))
-            if strict:
-                check_state_fits(self.model, state, checkpoint)
-            load_state_dict(self.model, state, strict=False, logger='silent')
+            self._load(checkpoint, strict)
         elif hasattr(self.model, 'init_weights'):
             self.model.init_weights()
         self.model.to(self.device).eval()
-        self.embedder = EmbeddingModel(self.model).eval()
+        self.embedder.eval()
+        self.rerank = build_reranker(rerank)
         loader = cfg.get('test_dataloader') or {}
-        dataset = loader.get('dataset') or {}
-        if 'pipeline' not in dataset:
-            raise ValueError(f'{self.config_name}: the config has no '
-                             'test_dataloader.dataset.pipeline')
-        self.pipeline = [dict(t) for t in dataset['pipeline']]
         self.batch_size = int(batch_size or loader.get('batch_size', 32))
         self.num_workers = int(
             loader.get('num_workers', 0) if num_workers is
@@ -225,6 +235,25 @@ class ImageSearcher:
         self.progress = progress
         self.index: Optional[GalleryIndex] = None
         self._identity: Optional[Dict[str, Any]] = None
+
+    def _load(self, checkpoint: str, strict: bool) -> None:
+        """Load the backbone and neck of ``checkpoint`` (strictly unless
+        ``strict=False``); say in one line what is skipped."""
+        if not osp.isfile(checkpoint):
+            raise FileNotFoundError(f'no checkpoint file at {checkpoint}')
+        state, skipped = split_inference_state(
+            state_dict_of(safe_torch_load(checkpoint, map_location='cpu')))
+        if strict:
+            check_state_fits(self.embedder, state,
+                             f'{checkpoint} (its backbone and neck)',
+                             NON_STRICT, ())
+        load_state_dict(self.embedder, state, strict=False, logger='silent')
+        if skipped:
+            print_log(
+                f'{checkpoint}: loaded the backbone and neck; skipped '
+                f'{len(skipped)} tensors that search and export do not use '
+                f'({describe_modules(list(skipped))})',
+                logger='current')
 
     # ------------------------------------------------------------------
     # the model
@@ -387,7 +416,8 @@ class ImageSearcher:
                queries: ImageInput,
                k: int = 10,
                query_labels: Optional[Sequence] = None,
-               exclude_self: bool = False) -> List[SearchResult]:
+               exclude_self: bool = False,
+               rerank: Any = SEARCHER_RERANK) -> List[SearchResult]:
         """The ``k`` most similar gallery images of each query.
 
         Args:
@@ -399,35 +429,64 @@ class ImageSearcher:
             exclude_self (bool): The queries are the gallery (same images,
                 same order): each query is left out of its own results, as
                 in the leave-one-out evaluation.
+            rerank: This search's re-ranking (see ``ImageSearcher``);
+                default the searcher's.
         """
+        self._require_index()
+        items, folder_labels = resolve_images(queries)
+        return self.search_embeddings(
+            self._embed_items(items),
+            k,
+            queries=[
+                item if isinstance(item, str) else i
+                for i, item in enumerate(items)
+            ],
+            query_labels=folder_labels
+            if query_labels is None else query_labels,
+            exclude_self=exclude_self,
+            rerank=rerank)
+
+    def search_embeddings(self,
+                          embeddings: np.ndarray,
+                          k: int = 10,
+                          queries: Optional[Sequence] = None,
+                          query_labels: Optional[Sequence] = None,
+                          exclude_self: bool = False,
+                          rerank: Any = SEARCHER_RERANK) -> List[SearchResult]:
+        """:meth:`search` for query embeddings ``[Q, D]`` made by this
+        model (``queries``: what each result names as its query; default
+        its position).
+
+        The flat index searches its faiss index as it is: nothing is built
+        or copied per call (``benchmarks/embed_throughput.py`` measures
+        this against bare faiss).
+        """
+        self._require_index()
+        reranker = self.rerank if rerank is SEARCHER_RERANK else rerank
+        idx, scores = self.index.search(
+            embeddings, k, exclude_self=exclude_self, rerank=reranker)
+        paths, g_labels = self.index.paths, self.index.labels
+        results = []
+        for i, (row,
+                row_scores) in enumerate(zip(idx.tolist(), scores.tolist())):
+            labels = None if g_labels is None else [g_labels[j] for j in row]
+            q_label = None if query_labels is None else query_labels[i]
+            results.append(
+                SearchResult(
+                    query=i if queries is None else queries[i],
+                    paths=[paths[j] for j in row],
+                    scores=row_scores,
+                    labels=labels,
+                    indices=row,
+                    query_label=q_label,
+                    correct=None if labels is None or q_label is None else
+                    [lab == q_label for lab in labels]))
+        return results
+
+    def _require_index(self) -> None:
         if self.index is None:
             raise RuntimeError('no gallery: call build_index or load_index '
                                'first')
-        items, folder_labels = resolve_images(queries)
-        if query_labels is None:
-            query_labels = folder_labels
-        emb = self._embed_items(items)
-        idx, scores = self.index.search(emb, k, exclude_self=exclude_self)
-        g_labels = self.index.labels
-        results = []
-        for i, item in enumerate(items):
-            labels = None if g_labels is None else [
-                g_labels[j] for j in idx[i]
-            ]
-            q_label = None if query_labels is None else query_labels[i]
-            correct = None if labels is None or q_label is None else [
-                lab == q_label for lab in labels
-            ]
-            results.append(
-                SearchResult(
-                    query=item if isinstance(item, str) else i,
-                    paths=[self.index.paths[j] for j in idx[i]],
-                    scores=[float(s) for s in scores[i]],
-                    labels=labels,
-                    indices=[int(j) for j in idx[i]],
-                    query_label=q_label,
-                    correct=correct))
-        return results
 
 
 class ImageRetrievalInferencer(ImageSearcher):

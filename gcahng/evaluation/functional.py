@@ -21,7 +21,7 @@ processed in chunks so that memory stays bounded, and all post-processing
 vectorised over the ``[chunk, k]`` neighbour-label matrix.
 """
 import warnings
-from typing import Dict, Iterator, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, Iterator, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import torch
@@ -116,6 +116,82 @@ def _drop_self(idx: np.ndarray, query_ids: np.ndarray, *aligned:
     return kept if aligned else kept[0]
 
 
+class FlatSearch:
+    """Exact k-nearest-neighbour search by inner product over a fixed
+    gallery, built once and searched many times.
+
+    One faiss ``IndexFlatIP`` (``backend='faiss-gpu'``: a
+    ``GpuIndexFlatIP`` on ``device``) holds the gallery; a search builds
+    nothing and returns faiss's own scores. ``backend='torch'`` (faiss
+    missing) ranks a ``[q, G]`` matmul with ``torch.topk`` on ``device``.
+    Memory: one copy of the ``[G, D]`` gallery in the index; time per
+    search: ``O(q G D)``.
+
+    Args:
+        gallery (ndarray): ``[G, D]`` float32, C-contiguous (as
+            :func:`as_embeddings` returns; not normalised here).
+        backend (str): ``'faiss-cpu'``, ``'faiss-gpu'`` or ``'torch'``
+            (see :func:`_select_backend`).
+        device (torch.device, optional): The GPU of ``'faiss-gpu'``, the
+            device of ``'torch'``.
+    """
+
+    def __init__(self,
+                 gallery: np.ndarray,
+                 backend: str = 'faiss-cpu',
+                 device: Optional[torch.device] = None) -> None:
+        self.size, dim = gallery.shape
+        self.backend = backend
+        self.device = device
+        if backend.startswith('faiss'):
+            faiss = _import_faiss()
+            if backend == 'faiss-gpu':
+                self._resources = faiss.StandardGpuResources()
+                cfg = faiss.GpuIndexFlatConfig()
+                cfg.device = device.index or 0
+                self.index = faiss.GpuIndexFlatIP(self._resources, dim, cfg)
+            else:
+                self.index = faiss.IndexFlatIP(dim)
+            self.index.add(gallery)
+        else:
+            self.gallery = torch.from_numpy(gallery).to(device)
+
+    def search(self,
+               query: np.ndarray,
+               k: int,
+               exclude: Optional[np.ndarray] = None
+               ) -> Tuple[np.ndarray, np.ndarray]:
+        """The ``k`` most similar gallery items of each query.
+
+        Args:
+            query (ndarray): ``[q, D]`` float32, C-contiguous.
+            k (int): Neighbours per query (at most the gallery size, less
+                one with ``exclude``).
+            exclude (ndarray, optional): ``[q]``: the gallery index of each
+                query, left out of its own ranking by index (the query is a
+                gallery item: leave-one-out).
+
+        Returns:
+            tuple: ``indices [q, k]`` (int64, most similar first) and
+            ``scores [q, k]`` (float32 inner products).
+        """
+        if self.backend.startswith('faiss'):
+            scores, idx = self.index.search(query,
+                                            k + int(exclude is not None))
+            idx = idx.astype(np.int64, copy=False)
+            if exclude is not None:
+                idx, scores = _drop_self(idx, exclude, scores)
+            return idx, scores
+        sim = torch.from_numpy(query).to(self.device) @ self.gallery.T
+        if exclude is not None:
+            rows = torch.arange(len(query), device=self.device)
+            sim[rows, torch.from_numpy(exclude).to(self.device)] = \
+                float('-inf')
+        top = torch.topk(sim, k, dim=1, largest=True, sorted=True)
+        return (top.indices.cpu().numpy().astype(np.int64, copy=False),
+                top.values.cpu().numpy())
+
+
 def _knn_chunks(
         query: np.ndarray, gallery: np.ndarray, k: int, leave_one_out: bool,
         chunk_size: int, backend: str,
@@ -123,38 +199,27 @@ def _knn_chunks(
     """Yield ``(start, idx)``: the ``k`` nearest gallery indices (by inner
     product, most similar first) of ``query[start:start + len(idx)]``, the
     query itself excluded by index when ``leave_one_out``."""
-    nq, dim = query.shape
-    if backend.startswith('faiss'):
-        faiss = _import_faiss()
-        if backend == 'faiss-gpu':
-            res = faiss.StandardGpuResources()
-            cfg = faiss.GpuIndexFlatConfig()
-            cfg.device = device.index or 0
-            index = faiss.GpuIndexFlatIP(res, dim, cfg)
-        else:
-            index = faiss.IndexFlatIP(dim)
-        index.add(gallery)
-        k_search = k + 1 if leave_one_out else k
-        for start in range(0, nq, chunk_size):
-            stop = min(start + chunk_size, nq)
-            _, idx = index.search(query[start:stop], k_search)
-            idx = idx.astype(np.int64, copy=False)
-            if leave_one_out:
-                idx = _drop_self(idx, np.arange(start, stop))
-            yield start, idx
-        return
+    index = FlatSearch(gallery, backend, device)
+    for start in range(0, query.shape[0], chunk_size):
+        stop = min(start + chunk_size, query.shape[0])
+        idx, _ = index.search(
+            query[start:stop], k,
+            np.arange(start, stop) if leave_one_out else None)
+        yield start, idx
 
-    # torch fallback: exact top-k over a chunked [chunk, N] similarity matrix
-    g = torch.from_numpy(gallery).to(device)
-    for start in range(0, nq, chunk_size):
-        stop = min(start + chunk_size, nq)
-        q = torch.from_numpy(query[start:stop]).to(device)
-        sim = q @ g.T
-        if leave_one_out:
-            rows = torch.arange(stop - start, device=device)
-            sim[rows, rows + start] = float('-inf')
-        idx = torch.topk(sim, k, dim=1, largest=True, sorted=True).indices
-        yield start, idx.cpu().numpy().astype(np.int64, copy=False)
+
+def _reranked_chunks(reranker: Any, query: np.ndarray, gallery: np.ndarray,
+                     k: int, leave_one_out: bool,
+                     chunk_size: int) -> Iterator[Tuple[int, np.ndarray]]:
+    """:func:`_knn_chunks` through a re-ranker (``gcahng.evaluation.
+    rerankers``): every query is ranked in one call (k-reciprocal
+    re-ranking works on the queries and the gallery together), the
+    neighbours are then handed out ``chunk_size`` queries at a time."""
+    idx, _ = reranker.search(
+        reranker.prepare(gallery), query, k,
+        np.arange(len(query)) if leave_one_out else None)
+    for start in range(0, len(query), chunk_size):
+        yield start, idx[start:start + chunk_size]
 
 
 def label_ids(
@@ -232,14 +297,14 @@ def nearest_neighbours(
     yield from _knn_chunks(q, g, k, leave_one_out, chunk_size, backend, dev)
 
 
-def retrieval_metrics(
-        query: ArrayLike,
-        query_labels: ArrayLike,
-        gallery: Optional[ArrayLike] = None,
-        gallery_labels: Optional[ArrayLike] = None,
-        ks: Sequence[int] = (1, 2, 4, 8),
-        chunk_size: int = 4096,
-        device: Optional[Union[str, torch.device]] = None) -> Dict[str, float]:
+def retrieval_metrics(query: ArrayLike,
+                      query_labels: ArrayLike,
+                      gallery: Optional[ArrayLike] = None,
+                      gallery_labels: Optional[ArrayLike] = None,
+                      ks: Sequence[int] = (1, 2, 4, 8),
+                      chunk_size: int = 4096,
+                      device: Optional[Union[str, torch.device]] = None,
+                      rerank: Any = None) -> Dict[str, float]:
     """R@K, R-Precision and MAP@R of a retrieval problem (docs/algorithm.md
     §8).
 
@@ -286,6 +351,10 @@ def retrieval_metrics(
         device (str | torch.device, optional): ``None`` picks automatically
             (faiss GPU > faiss CPU > torch CUDA > torch CPU); ``'cpu'`` or
             ``'cuda[:i]'`` force the device.
+        rerank (str | dict, optional): Re-rank the search (``'qe'``,
+            ``'dba'``, ``'k_reciprocal'`` or a config dict of
+            ``gcahng.evaluation.rerankers``, docs/reranking.md), on the
+            CPU; None (default) ranks by cosine similarity alone.
 
     Returns:
         dict: ``'R@{K}'`` for each K, ``'RP'`` and ``'M@R'`` in percent
@@ -337,8 +406,16 @@ def retrieval_metrics(
     hits = {k: 0 for k in ks}
     rp_sum = 0.0
     map_sum = 0.0
-    for start, idx in _knn_chunks(query, gallery, k_search, leave_one_out,
-                                  chunk_size, backend, dev):
+    if rerank is not None:
+        from .rerankers import build_reranker  # they use this module
+        rerank = build_reranker(rerank)
+    if rerank is None:
+        chunks = _knn_chunks(query, gallery, k_search, leave_one_out,
+                             chunk_size, backend, dev)
+    else:
+        chunks = _reranked_chunks(rerank, query, gallery, k_search,
+                                  leave_one_out, chunk_size)
+    for start, idx in chunks:
         stop = start + idx.shape[0]
         rel = g_ids[idx] == q_ids[start:stop, None]  # [c, k_search] bool
         r = num_rel[start:stop]

@@ -10,9 +10,15 @@ classifier, the generator and the metric loss's proxies) may be missing,
 as they are from an inference checkpoint. A partial load is still possible
 on request: ``tools/test.py --non-strict``, or ``load_strict = False`` in
 the config (``--cfg-options load_strict=False``) for ``load_from``.
+
+Search, embedding and export run the backbone and the neck only
+(:data:`INFERENCE_PREFIXES`): :func:`split_inference_state` keeps those
+keys, which must then fit strictly, and sets the others aside (the graph
+head, classifier, generator and proxies, whose shapes follow the training
+set's classes), so that a checkpoint serves any config of its architecture.
 """
 import re
-from typing import Any, Dict, List, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import torch.nn as nn
 from mmengine.model import is_model_wrapper
@@ -24,6 +30,9 @@ from .safe_globals import safe_torch_load
 #: Training-only parts an inference checkpoint may lack.
 OPTIONAL_PREFIXES: Tuple[str, ...] = ('graph_head.', 'classifier.',
                                       'generator.', 'loss_metric.')
+
+#: The modules that embed an image (``gcahng.apis.EmbeddingModel``).
+INFERENCE_PREFIXES: Tuple[str, ...] = ('backbone.', 'neck.')
 
 
 class CheckpointMismatchError(UserError, RuntimeError):
@@ -43,6 +52,27 @@ def state_dict_of(content: Any) -> Dict[str, Any]:
             content.get('state_dict'), dict):
         content = content['state_dict']
     return {_unwrapped(k): v for k, v in content.items()}
+
+
+def split_inference_state(
+    state: Dict[str, Any],
+    prefixes: Sequence[str] = INFERENCE_PREFIXES
+) -> Tuple[Dict[str, Any], Dict[str, Any]]:
+    """``state`` (from :func:`state_dict_of`) split into the keys under
+    ``prefixes`` (the backbone and neck) and all others."""
+    kept = {k: v for k, v in state.items() if k.startswith(tuple(prefixes))}
+    return kept, {k: v for k, v in state.items() if k not in kept}
+
+
+def describe_modules(keys: Sequence[str]) -> str:
+    """``'classifier (2), graph_head (40), avg_metric_loss'``: the top-level
+    modules of ``keys`` with their tensor counts, sorted."""
+    counts: Dict[str, int] = {}
+    for key in keys:
+        top = key.split('.', 1)[0]
+        counts[top] = counts.get(top, 0) + 1
+    return ', '.join(f'{top} ({n})' if n > 1 else top
+                     for top, n in sorted(counts.items()))
 
 
 def _first(keys: List[str], n: int = 3) -> str:
@@ -79,7 +109,7 @@ def check_checkpoint_fits(
         model: nn.Module,
         path: str,
         strict: bool = True,
-        allow_flag: str = '--non-strict',
+        allow_flag: Optional[str] = '--non-strict',
         optional_prefixes: Sequence[str] = OPTIONAL_PREFIXES) -> None:
     """Raise :class:`CheckpointMismatchError` unless ``path`` fits ``model``.
 
@@ -88,8 +118,8 @@ def check_checkpoint_fits(
         path (str): The checkpoint file (read with the weights-only
             unpickler).
         strict (bool): ``False`` accepts any partial fit (nothing checked).
-        allow_flag (str): How the user asks for a partial load, named in the
-            error.
+        allow_flag (str, optional): How the user asks for a partial load,
+            named in the error (None: there is no such way).
         optional_prefixes (Sequence[str]): Model keys that may be missing.
     """
     if strict:
@@ -101,7 +131,7 @@ def check_state_fits(
         model: nn.Module,
         state: Dict[str, Any],
         source: str,
-        allow_flag: str = '--non-strict',
+        allow_flag: Optional[str] = '--non-strict',
         optional_prefixes: Sequence[str] = OPTIONAL_PREFIXES) -> None:
     """:func:`check_checkpoint_fits` for a checkpoint already read
     (``state`` from :func:`state_dict_of`; ``source`` names it in the
@@ -119,6 +149,7 @@ def check_state_fits(
             parts.append(f'{len(keys)} {name} ({_first(keys)})')
     optional = (f'; training-only keys ({", ".join(optional_prefixes)}) may '
                 'be absent' if optional_prefixes else '')
-    raise CheckpointMismatchError(
-        f'{source} does not fit the model: ' + ', '.join(parts) + optional +
-        f'; {allow_flag} loads the matching part anyway')
+    allow = (f'; {allow_flag} loads the matching part anyway'
+             if allow_flag else '')
+    raise CheckpointMismatchError(f'{source} does not fit the model: ' +
+                                  ', '.join(parts) + optional + allow)

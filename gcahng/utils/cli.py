@@ -9,7 +9,7 @@ any tool's command line shows the full traceback instead.
 """
 import os.path as osp
 import sys
-from typing import Callable, Optional
+from typing import Any, Callable
 
 
 class UserError(Exception):
@@ -44,13 +44,17 @@ def error_message(error: BaseException) -> str:
     return str(error) or type(error).__name__
 
 
-def run_tool(main: Callable[[], Optional[int]]) -> None:
+def run_tool(main: Callable[[], Any]) -> None:
     """Run a tool's ``main()`` and exit with its status.
 
-    A known user error (:func:`is_user_error`) ends the tool with its
-    message on one line of stderr and exit status 1; everything else raises
-    as usual. ``--debug`` anywhere on the command line is removed before
-    ``main`` parses it and lets every error raise with its traceback.
+    The status is ``main()``'s return value when that is an int, else 0:
+    tools' ``main`` functions may return a summary (a dict) for their
+    in-process callers, which must not become the exit status (``sys.exit``
+    would print it on stderr and exit 1). A known user error
+    (:func:`is_user_error`) ends the tool with its message on one line of
+    stderr and exit status 1; everything else raises as usual.
+    ``--debug`` anywhere on the command line is removed before ``main``
+    parses it and lets every error raise with its traceback.
     """
     debug = '--debug' in sys.argv[1:]
     if debug:
@@ -66,4 +70,4 @@ def run_tool(main: Callable[[], Optional[int]]) -> None:
             '(run again with --debug for the traceback)',
             file=sys.stderr)
         sys.exit(1)
-    sys.exit(status or 0)
+    sys.exit(status if isinstance(status, int) else 0)

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 from fixtures.retrieval_images import IMAGES, image_classes, run_test_tool
-from helpers import load_tool
+from helpers import OFFICIAL_NAMES, load_tool
 from mmengine.config import Config
 
 from gcahng.apis import (GalleryIndex, ImageInputError,
@@ -246,16 +246,9 @@ def test_checkpoints_inference_and_official(trained, tmp_path):
         trained).identity['weights_sha256']
 
     converter = load_tool('model_converters/gcahng_official_to_mmengine.py')
-    ours_to_official = {
-        'backbone.': 'feature_extractor.backbone.model.',
-        'neck.bn.': 'feature_extractor.fc.0.',
-        'neck.fc.': 'feature_extractor.fc.1.',
-        'graph_head.': 'gnn.',
-        'classifier.': 'softmax_classifier.'
-    }
     official = {}
     for key, value in trained['state'].items():
-        for ours, theirs in ours_to_official.items():
+        for ours, theirs in OFFICIAL_NAMES.items():
             if key.startswith(ours):
                 official['module.' + theirs + key[len(ours):]] = value
     converted = converter.convert(official)
@@ -293,3 +286,31 @@ def test_mmpretrain_style_inferencer(trained, tmp_path):
         pretrained=trained['ckpt'],
         **kwargs)
     assert second(query, topk=2)[0].paths == hits.paths
+
+
+def test_flat_search_builds_nothing_per_call(monkeypatch):
+    """The flat index's faiss index is built once; a search normalises the
+    query only and returns faiss's own scores."""
+    import faiss
+
+    from gcahng.apis import gallery_index
+    rng = np.random.default_rng(1)
+    emb = rng.normal(size=(50, 8)).astype(np.float32)
+    emb /= np.linalg.norm(emb, axis=1, keepdims=True)
+    index = GalleryIndex(emb, [str(i) for i in range(50)])
+    built, normalised = [], []
+    flat_ip, as_embeddings = faiss.IndexFlatIP, gallery_index.as_embeddings
+    monkeypatch.setattr(faiss, 'IndexFlatIP',
+                        lambda *args: built.append(args) or flat_ip(*args))
+    monkeypatch.setattr(
+        gallery_index,
+        'as_embeddings',
+        lambda x, name='': normalised.append(len(x)) or as_embeddings(x))
+    for _ in range(3):
+        idx, scores = index.search(emb[3:4], 5)
+    assert len(built) == 1 and normalised == [1, 1, 1]
+    bare = flat_ip(8)
+    bare.add(index.embeddings)
+    ref_scores, ref_idx = bare.search(as_embeddings(emb[3:4]), 5)
+    np.testing.assert_array_equal(idx, ref_idx)
+    np.testing.assert_array_equal(scores, ref_scores)

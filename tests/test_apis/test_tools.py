@@ -185,8 +185,12 @@ def test_embed_throughput_benchmark(capsys):
     result = bench.main([
         '--num-images', '8', '--image-size', '40', '--crop', '32',
         '--batch-size', '4', '--workers', '0', '--repeat', '1', '--device',
-        'cpu', '--threads', '1', '--clock', 'cpu'
+        'cpu', '--threads', '1', '--clock', 'cpu', '--gallery-size', '500',
+        '--dim', '16', '--search-queries', '5'
     ])
-    last = capsys.readouterr().out.strip().splitlines()[-1]
-    assert last == f'RESULT embed_over_bare={result["ratio"]:.3f}'
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert f'RESULT embed_over_bare={result["ratio"]:.3f}' in lines
+    assert lines[
+        -1] == f'RESULT search_over_faiss={result["search_ratio"]:.3f}'
     assert result['embed'] > 0 and result['bare'] > 0
+    assert result['search_searcher'] > 0 and result['search_faiss'] > 0

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 from fixtures.retrieval_images import IMAGES, image_classes, make_csv_dataset
 from helpers import REPO, TINY_224_RUN_OPTIONS, load_tool
+from mmengine.config import Config
 
 from gcahng.datasets import CSVRetrievalDataset
 from gcahng.datasets.samplers import BalancedClassSampler
@@ -234,12 +235,15 @@ def test_folder_to_csv(tmp_path, protocol):
         assert sum(flags) == 8
     with pytest.raises(UserError, match='two classes'):
         folder_to_csv.main([osp.join(root, 'printer'), '--out', out])
+    with pytest.raises(UserError, match='does not train on a CSV'):
+        folder_to_csv.main(
+            [root, '--out', out, '--base', 'configs/gcahng/r18_pa_icons.py'])
 
 
 def test_train_on_the_converted_csv(tmp_path):
-    """tools/train.py on configs/gcahng/r50_pa_csv.py, pointed at the CSV
-    with the options folder_to_csv.py prints, trains and evaluates query ->
-    gallery (tools/test.py on CSVs: tests/test_apis)."""
+    """tools/train.py on the config that folder_to_csv.py writes next to
+    the CSV (configs/gcahng/r50_pa_csv.py pointed at it) trains and
+    evaluates query -> gallery (tools/test.py on CSVs: tests/test_apis)."""
     root = str(tmp_path / 'tree')
     shutil.copytree(IMAGES, root)
     summary = folder_to_csv.main([
@@ -248,15 +252,19 @@ def test_train_on_the_converted_csv(tmp_path):
         '--test-ratio', '0.625'
     ])
     assert summary['train']['classes'] == 3
-    assert 'model.graph_head.num_classes=3' in summary['cfg_options']
+    config = summary['config']
+    assert config == str(tmp_path / 'data_r50_pa_csv.py')
+    cfg = Config.fromfile(config)
+    assert cfg.model.graph_head.num_classes == 3
+    assert cfg.model.loss_metric.num_classes == 3
+    assert cfg.test_evaluator.mode == 'query_gallery'
     work = tmp_path / 'work'
-    config = osp.join(REPO, 'configs/gcahng/r50_pa_csv.py')
     proc = subprocess.run(
         [
             sys.executable,
             osp.join(REPO, 'tools/train.py'), config, '--work-dir',
             str(work), '--cfg-options'
-        ] + summary['cfg_options'] + TINY_224_RUN_OPTIONS,
+        ] + TINY_224_RUN_OPTIONS,
         cwd=REPO,
         capture_output=True,
         text=True,

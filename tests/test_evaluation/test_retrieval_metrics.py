@@ -331,6 +331,25 @@ def test_metric_query_gallery(kind):
     assert_metrics_equal(_run(metric, flat), out)
 
 
+@pytest.mark.parametrize(
+    'rerank',
+    [{}, dict(rerank=None), dict(rerank='none')])
+@pytest.mark.parametrize('mode', ['leave_one_out', 'query_gallery'])
+def test_metric_without_reranking_is_the_exact_ranking(rerank, mode):
+    """Re-ranking off (the default, None or 'none') is the cosine ranking
+    of the brute-force reference, exactly as before re-ranking existed."""
+    x, y = random_problem(140, 8, 20, seed=12)
+    is_query = np.arange(140) % 4 == 0 if mode == 'query_gallery' else None
+    metric = METRICS.build(
+        dict(type='RetrievalMetric', topk=(1, 4), mode=mode, **rerank))
+    assert metric.rerank is None
+    out = _run(metric, _as_samples(x, y, is_query, kind='data_sample'))
+    ref = brute_force(
+        x, y, ks=(1, 4)) if is_query is None else brute_force(
+            x[is_query], y[is_query], x[~is_query], y[~is_query], ks=(1, 4))
+    assert_metrics_equal(out, {f'retrieval/{k}': v for k, v in ref.items()})
+
+
 def test_metric_config_errors():
     with pytest.raises(ValueError):
         RetrievalMetric(mode='gallery_only')

@@ -1,24 +1,36 @@
 """The README's command lines work as written in a fresh shell after
 ``make``: they are read from the README (not copied here) and run, with the
 config and checkpoint placeholders pointing at a tiny run on the built-in
-dataset."""
+dataset; the "Use a trained model" commands run as pasted after ``make
+demo`` (``conftest.demo``)."""
 import os
 import os.path as osp
 import re
 import subprocess
 import sys
 
+import numpy as np
 import pytest
-from helpers import REPO, tiny_synthetic_cfg
+from fixtures.demo_sandbox import run_in
+from helpers import (OBJECT_DUMP, REPO, TINY_224_RUN_OPTIONS,
+                     assert_clean_exit, tiny_synthetic_cfg)
 
 README = osp.join(REPO, 'README.md')
 
 
-def readme_commands() -> list:
-    """Every command line of the README's ``bash`` blocks, comments cut."""
+def bash_blocks(section: str = '') -> list:
+    """The ``bash`` blocks of the README (of its ``## <section>`` only)."""
     text = open(README).read()
+    if section:
+        text = text.split(f'\n## {section}\n', 1)[1].split('\n## ', 1)[0]
+    return re.findall(r'```bash\n(.*?)```', text, re.S)
+
+
+def readme_commands(section: str = '') -> list:
+    """Every command line of the README's ``bash`` blocks (of
+    ``section``), comments cut."""
     lines = []
-    for block in re.findall(r'```bash\n(.*?)```', text, re.S):
+    for block in bash_blocks(section):
         for line in block.splitlines():
             line = line.split('#', 1)[0].strip()
             if line:
@@ -27,8 +39,9 @@ def readme_commands() -> list:
 
 
 def training_block() -> list:
-    """The lines from the venv activation to the last ``tools/test.py``."""
-    cmds = readme_commands()
+    """The lines of "Training on the benchmarks" from the venv activation
+    to the last ``tools/test.py``."""
+    cmds = readme_commands('Training on the benchmarks')
     start = next(i for i, c in enumerate(cmds) if 'activate' in c)
     end = max(i for i, c in enumerate(cmds) if 'tools/test.py' in c)
     return cmds[start:end + 1]
@@ -101,3 +114,31 @@ def test_launchers_find_the_virtualenv_without_activation(tmp_path):
                           text=True,
                           timeout=300)
     assert 'usage: train.py' in proc.stdout + proc.stderr
+
+
+def test_use_a_trained_model_runs_as_pasted(demo):
+    """The "Use a trained model" blocks, pasted in one shell after ``make
+    demo`` (one iteration): the search, the index, the re-ranking, the
+    embeddings, the ONNX export, the CSV of the images and its config;
+    the training on it is cut to one CPU iteration."""
+    script = []
+    for block in bash_blocks('Use a trained model'):
+        for line in block.splitlines():
+            if line.startswith('python tools/train.py'):
+                line = line.split('#', 1)[0].rstrip() + ' --cfg-options ' + \
+                    ' '.join(TINY_224_RUN_OPTIONS)
+            script.append(line)
+    assert any('tools/retrieve.py' in line for line in script)
+    assert any('folder_to_csv.py' in line for line in script)
+    proc = run_in(demo['sandbox'], '\n'.join(script))
+    assert_clean_exit(proc)
+    assert not OBJECT_DUMP.search(proc.stdout), proc.stdout[-2000:]
+    out = demo['sandbox']
+    for name in ('retrieval/report.html', 'retrieval_qe/results.json',
+                 'gallery.index.npz', 'gallery.hnsw.npz', 'model.onnx',
+                 'model.preprocess.json', 'data/my_images.csv',
+                 'data/my_images_r50_pa_csv.py',
+                 'work_dirs/my_images_r50_pa_csv/epoch_1.pth'):
+        assert osp.isfile(osp.join(out, name)), name
+    emb = np.load(osp.join(out, 'embeddings.npz'))['embeddings']
+    assert emb.shape == (32, 128)

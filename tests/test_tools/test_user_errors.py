@@ -9,7 +9,7 @@ import sys
 
 import pytest
 import torch
-from helpers import REPO, tiny_synthetic_cfg
+from helpers import REPO, assert_one_message, tiny_synthetic_cfg
 from mmengine.logging import MMLogger
 from mmengine.optim import build_optim_wrapper
 from mmengine.registry import init_default_scope
@@ -39,16 +39,6 @@ def tiny_cfg(tmp_path_factory) -> str:
         type='CUB', data_root='/nonexistent/cub', pipeline=pipeline)
     cfg.dump(str(tmp / 'cub_cfg.py'))
     return path
-
-
-def assert_one_message(proc: subprocess.CompletedProcess, tool: str, *words:
-                       str) -> None:
-    assert proc.returncode == 1, proc.stderr[-2000:]
-    assert 'Traceback' not in proc.stderr, proc.stderr[-2000:]
-    assert f'{tool}: error:' in proc.stderr
-    for word in words:
-        assert word in proc.stderr, proc.stderr[-2000:]
-    assert '--debug' in proc.stderr
 
 
 @pytest.mark.parametrize(

@@ -3,6 +3,7 @@
     python tools/dataset_converters/folder_to_csv.py ROOT --out ROOT/data.csv
         [--test-ratio 0.5] [--protocol leave_one_out|query_gallery]
         [--query-ratio 0.5] [--min-images 2] [--seed 0]
+        [--base configs/gcahng/r50_pa_csv.py] [--config PATH]
 
 ``ROOT`` is an ``ImageFolder`` tree: one folder per class, the images in it
 (sub-folders of a class folder belong to that class). The split is
@@ -14,10 +15,14 @@ one), else every validation image queries all the others. Classes with
 fewer than ``--min-images`` images are left out (a class needs two images to
 be a positive pair). Paths in the CSV are relative to ``ROOT`` (the
 config's ``data_root``); ``label`` is the class index in sorted folder order
-and ``class_name`` the folder name. The last line printed holds the
-``--cfg-options`` that point ``configs/gcahng/r50_pa_csv.py`` (or any config
-on ``configs/_base_/datasets/csv.py``) at the result, the number of training
-classes and the protocol included.
+and ``class_name`` the folder name.
+
+Next to the CSV it writes a ready config, ``<csv name>_<base name>.py``
+(``--config`` to choose): ``--base`` (default
+``configs/gcahng/r50_pa_csv.py``, or any config on
+``configs/_base_/datasets/csv.py``) pointed at the CSV, with its data root,
+number of training classes and protocol. The last line printed is the
+command that trains on it.
 """
 import argparse
 import math
@@ -27,12 +32,37 @@ import random
 from collections import defaultdict
 from typing import Dict, List, Optional, Sequence
 
+from mmengine.config import Config
+
 from gcahng.datasets.csv_dataset import PROTOCOLS, find_images, folder_class
 from gcahng.utils import UserError, run_tool
 from gcahng.visualization.analysis import write_csv
 
 COLUMNS = ('label', 'path', 'split', 'is_query', 'is_gallery', 'category',
            'class_name')
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+#: The config the written one inherits by default.
+BASE_CONFIG = osp.join('configs', 'gcahng', 'r50_pa_csv.py')
+#: The config it writes, filled in by :func:`write_config`.
+CONFIG_TEMPLATE = """\
+# Written by tools/dataset_converters/folder_to_csv.py: {base_name}
+# on the images of {root}
+# ({num_classes} training classes, protocol {protocol}). Train with
+# python tools/train.py {config}
+_base_ = [{base!r}]
+
+data_root = {root!r}
+ann_file = {ann_file!r}
+num_train_classes = {num_classes}
+protocol = {protocol!r}
+
+train_dataloader = dict(dataset=dict(data_root=data_root, ann_file=ann_file))
+val_dataloader = dict(
+    dataset=dict(data_root=data_root, ann_file=ann_file, protocol=protocol))
+test_dataloader = val_dataloader
+val_evaluator = dict(mode=protocol)
+test_evaluator = val_evaluator
+"""
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
@@ -64,6 +94,15 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         default=2,
         help='leave out classes with fewer images')
     parser.add_argument('--seed', type=int, default=0)
+    parser.add_argument(
+        '--base',
+        default=BASE_CONFIG,
+        help='the config to inherit, on configs/_base_/datasets/csv.py '
+        f'(default {BASE_CONFIG})')
+    parser.add_argument(
+        '--config',
+        help='the config to write (default: next to the CSV, '
+        '<csv name>_<base name>.py)')
     return parser.parse_args(argv)
 
 
@@ -131,26 +170,38 @@ def split_rows(by_class: Dict[str, List[str]], test_ratio: float,
     return rows
 
 
-def cfg_options(data_root: str, ann_file: str, num_train_classes: int,
-                protocol: str) -> List[str]:
-    """``--cfg-options`` that point a config built on
-    ``configs/_base_/datasets/csv.py`` at the CSV."""
-    options = []
-    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
-        options += [
-            f'{loader}.dataset.data_root={data_root}',
-            f'{loader}.dataset.ann_file={ann_file}'
-        ]
-    for loader in ('val_dataloader', 'test_dataloader'):
-        options.append(f'{loader}.dataset.protocol={protocol}')
-    options += [
-        f'val_evaluator.mode={protocol}', f'test_evaluator.mode={protocol}'
+def write_config(path: str, base: str, root: str, ann_file: str,
+                 num_classes: int, protocol: str) -> str:
+    """Write a config that inherits ``base`` (a config on
+    ``configs/_base_/datasets/csv.py``) and points it at ``ann_file``, with
+    ``num_classes`` training classes and ``protocol``; returns ``path``."""
+    base_cfg = Config.fromfile(base)
+    dataset = base_cfg.get('train_dataloader', {}).get('dataset', {})
+    if dataset.get('type') != 'CSVRetrievalDataset':
+        raise UserError(f'--base {base} does not train on a CSV (its '
+                        f'dataset is {dataset.get("type")!r}); pass a config '
+                        'on configs/_base_/datasets/csv.py')
+    text = CONFIG_TEMPLATE.format(
+        base_name=osp.relpath(base, REPO),
+        root=root,
+        num_classes=num_classes,
+        protocol=protocol,
+        config=path,
+        base=osp.abspath(base),
+        ann_file=ann_file)
+    model = base_cfg.model
+    heads = [
+        h for h in ('loss_metric', 'graph_head')
+        if 'num_classes' in model.get(h, {})
     ]
-    options += [
-        f'model.loss_metric.num_classes={num_train_classes}',
-        f'model.graph_head.num_classes={num_train_classes}'
-    ]
-    return options
+    if heads:  # the proxies and the node classifier: one per class
+        text += 'model = dict(\n' + ',\n'.join(
+            f'    {h}=dict(num_classes=num_train_classes)'
+            for h in heads) + ')\n'
+    os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
+    with open(path, 'w') as f:
+        f.write(text)
+    return path
 
 
 def main(argv: Optional[Sequence[str]] = None) -> dict:
@@ -182,15 +233,19 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
         print(f'{split}: {counts["images"]} images of {counts["classes"]} '
               'classes')
     print(f'wrote {len(rows)} rows to {args.out}')
-    options = cfg_options(root, osp.abspath(args.out),
-                          summary['train']['classes'], args.protocol)
-    print('train on it with, e.g., tools/train.py '
-          'configs/gcahng/r50_pa_csv.py --cfg-options ' + ' '.join(options))
+    base = args.base if osp.isfile(args.base) else osp.join(REPO, args.base)
+    if not osp.isfile(base):
+        raise FileNotFoundError(f'--base {args.base}: no such config')
+    config = args.config or '{}_{}.py'.format(
+        osp.splitext(args.out)[0],
+        osp.splitext(osp.basename(base))[0])
+    write_config(config, base, root, osp.abspath(args.out),
+                 summary['train']['classes'], args.protocol)
+    print(f'wrote {config} ({osp.relpath(base, REPO)} on this CSV); train '
+          'with:')
+    print(f'python tools/train.py {config}')
     summary.update(
-        protocol=args.protocol,
-        out=args.out,
-        data_root=root,
-        cfg_options=options)
+        protocol=args.protocol, out=args.out, data_root=root, config=config)
     return summary
 
 

@@ -11,7 +11,8 @@ onnxruntime and PyTorch on the same real images, preprocessed by the
 config's test pipeline and data preprocessor, in two batch sizes (all
 images, and one), and prints the largest absolute difference; more than
 ``--atol`` (1e-4) is an error. ``--images`` defaults to the first
-``--num-images`` images of the config's test set. Beside the model,
+``--num-images`` images of the config's test set (its files, or the images
+of a dataset made in memory such as the built-in one). Beside the model,
 ``<out>.preprocess.json`` states the preprocessing it expects (the
 pipeline's resize / crop steps, mean, std, RGB order) and the model's
 identity. ``--torchscript`` also writes a traced TorchScript module, checked
@@ -22,7 +23,7 @@ import json
 import os
 import os.path as osp
 import warnings
-from typing import List, Optional, Sequence
+from typing import List, Optional, Sequence, Union
 
 import numpy as np
 import torch
@@ -50,23 +51,25 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
 
 
 def check_images(searcher: ImageSearcher, images: Optional[str],
-                 num: int) -> List[str]:
-    """The images of ``--images``, or the first of the test set."""
+                 num: int) -> List[Union[str, np.ndarray]]:
+    """The images of ``--images``, or the first of the test set: their
+    paths, or the images themselves (``img``) for a dataset made in
+    memory."""
     if images is not None:
         items, _ = resolve_images(images)
         return items[:num]
     from gcahng.registry import DATASETS
     try:
         dataset = DATASETS.build(searcher.cfg.test_dataloader.dataset)
-        paths = [
-            dataset.get_data_info(i)['img_path']
-            for i in range(min(num, len(dataset)))
+        infos = [
+            dataset.get_data_info(i) for i in range(min(num, len(dataset)))
         ]
+        items = [i['img_path'] if 'img_path' in i else i['img'] for i in infos]
     except Exception as err:
         raise UserError(
             'cannot read the config\'s test set to check the export '
             f'({type(err).__name__}: {err}); pass --images DIR') from None
-    return paths
+    return items
 
 
 def preprocess_spec(searcher: ImageSearcher, shape: Sequence[int]) -> dict:
@@ -101,10 +104,10 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
     args = parse_args(argv)
     searcher = searcher_from_args(
         args, device='cpu', num_workers=0, progress=False)
-    paths = check_images(searcher, args.images, args.num_images)
-    if not paths:
+    items = check_images(searcher, args.images, args.num_images)
+    if not items:
         raise UserError('no images to check the export on')
-    loader = searcher.loader(paths)
+    loader = searcher.loader(items)
     inputs = torch.cat([searcher.preprocess(b) for b in loader])
     model = searcher.embedder.eval()
     with torch.no_grad():
@@ -137,8 +140,8 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
             max_abs_diff(batch_all, expected),
             max_abs_diff(batch_one, expected[:1])))
     print(f'ONNX export {args.out}: max |onnxruntime - PyTorch| = '
-          f'{diffs["onnx"]:.2e} on {len(paths)} images (batch '
-          f'{len(paths)} and 1)')
+          f'{diffs["onnx"]:.2e} on {len(items)} images (batch '
+          f'{len(items)} and 1)')
     if args.torchscript:
         with torch.no_grad(), warnings.catch_warnings():
             warnings.simplefilter('ignore')
@@ -158,7 +161,7 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
     if bad:
         raise RuntimeError(f'the export differs from PyTorch by more than '
                            f'--atol {args.atol}: {bad}')
-    return dict(diffs=diffs, spec=spec_path, images=len(paths))
+    return dict(diffs=diffs, spec=spec_path, images=len(items))
 
 
 if __name__ == '__main__':

@@ -8,6 +8,7 @@ from mmengine.structures import BaseDataElement
 
 from gcahng.registry import METRICS
 from ..functional import retrieval_metrics
+from ..rerankers import build_reranker
 
 _MODES = ('leave_one_out', 'query_gallery')
 _MISSING = object()
@@ -78,6 +79,13 @@ class RetrievalMetric(BaseMetric):
         collect_device (str): ``'cpu'`` or ``'gpu'``, used to gather results
             across ranks. Defaults to ``'cpu'``.
         prefix (str, optional): Key prefix. Defaults to ``'retrieval'``.
+        rerank (str | dict, optional): Re-rank the search before scoring:
+            ``'qe'`` (α-QE), ``'dba'`` (α-DBA), ``'k_reciprocal'`` (Zhong et
+            al., CVPR 2017) or a config dict of
+            ``gcahng.evaluation.rerankers`` (docs/reranking.md), e.g.
+            ``--cfg-options test_evaluator.rerank=k_reciprocal``. Defaults
+            to None: the exact cosine ranking, as before re-ranking
+            existed.
     """
     default_prefix: Optional[str] = 'retrieval'
 
@@ -87,7 +95,8 @@ class RetrievalMetric(BaseMetric):
                  chunk_size: int = 4096,
                  device: Optional[str] = None,
                  collect_device: str = 'cpu',
-                 prefix: Optional[str] = 'retrieval') -> None:
+                 prefix: Optional[str] = 'retrieval',
+                 rerank: Union[None, str, dict] = None) -> None:
         super().__init__(collect_device=collect_device, prefix=prefix)
         if mode not in _MODES:
             raise ValueError(f'`mode` must be one of {_MODES}, got {mode!r}.')
@@ -98,6 +107,7 @@ class RetrievalMetric(BaseMetric):
         self.mode = mode
         self.chunk_size = chunk_size
         self.device = device
+        self.rerank = build_reranker(rerank)
 
     def process(self, data_batch: Any,
                 data_samples: Sequence[Union[dict, BaseDataElement]]) -> None:
@@ -125,7 +135,10 @@ class RetrievalMetric(BaseMetric):
         emb = torch.stack([r['embedding'] for r in results]).float()
         labels = torch.tensor([r['label'] for r in results], dtype=torch.long)
         kwargs = dict(
-            ks=self.topk, chunk_size=self.chunk_size, device=self.device)
+            ks=self.topk,
+            chunk_size=self.chunk_size,
+            device=self.device,
+            rerank=self.rerank)
         if self.mode == 'leave_one_out':
             return retrieval_metrics(emb, labels, **kwargs)
         is_query = torch.tensor([r['is_query'] for r in results],
