@@ -15,8 +15,11 @@ import sys
 import pytest
 import torch
 from fixtures.retrieval_images import IMAGES
+from fixtures.widelands_tree import make_tree
 from helpers import OFFICIAL_NAMES, REPO, assert_clean_exit, assert_one_message
 from PIL import Image
+
+from gcahng.datasets import Widelands
 
 #: Each tool and the tests here (or elsewhere, named) that run it as a
 #: process.
@@ -30,6 +33,7 @@ PROCESS_TESTS = {
     'test_any_config_of_the_architecture_searches',
     'tools/dataset_converters/folder_to_csv.py': 'test_folder_to_csv_chains',
     'tools/dataset_converters/icon_themes.py': 'test_icon_themes',
+    'tools/dataset_converters/widelands.py': 'test_widelands',
     'tools/model_converters/gcahng_official_to_mmengine.py':
     'test_official_converter',
     'tools/analysis_tools/visualize_embeddings.py': 'test_analysis_tools',
@@ -170,14 +174,11 @@ def icon_tree(root: str, families: list, names: list) -> None:
 
 def test_icon_themes(tmp_path):
     """The converter builds a miniature benchmark from a fake icon tree;
-    without theme families it stops with one line (its own prefix: it
-    imports nothing of the package)."""
+    without rsvg-convert or theme families it stops with one message."""
     conv = 'tools/dataset_converters/icon_themes.py'
     proc = tool(conv, '--icons-root', str(tmp_path / 'none'), '--out',
                 str(tmp_path / 'out'))
-    assert proc.returncode == 1 and 'Traceback' not in proc.stderr
-    lines = proc.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith('icon_themes: ')
+    assert_one_message(proc, 'icon_themes.py', '--install')
     if shutil.which('rsvg-convert') is None:
         pytest.skip('rsvg-convert is not installed (its success path)')
     icon_tree(
@@ -189,6 +190,52 @@ def test_icon_themes(tmp_path):
     assert_clean_exit(proc)
     stats = json.load(open(tmp_path / 'bench' / 'stats.json'))
     assert stats['benchmark']['images'] == 12
+
+
+def test_widelands(tmp_path):
+    """The converter builds the benchmark, its development split and its
+    pretraining objects from a miniature data folder; without one it stops
+    with one message naming the ways to get the package."""
+    root = str(tmp_path / 'data')
+    make_tree(root, workers=8)
+    out = tmp_path / 'wl'
+    conv = 'tools/dataset_converters/widelands.py'
+    proc = tool(conv, '--data-root', str(tmp_path / 'nothing'), '--out',
+                str(tmp_path / 'none'))
+    assert_one_message(proc, 'widelands.py', '--download', '--data-root')
+    args = [
+        '--data-root', root, '--out',
+        str(out), '--dev',
+        str(tmp_path / 'wl_dev'), '--pretrain',
+        str(tmp_path / 'wl_pre'), '--num-classes', '6', '--per-class', '12',
+        '--min-samples', '8', '--size', '24', '--workers', '1'
+    ]
+    assert_clean_exit(tool(conv, *args))
+    train, test = Widelands(str(out)), Widelands(str(out), split='test')
+    assert len(train.metainfo['classes']) == 3
+    assert len(test.metainfo['classes']) == 3
+    assert not set(train.metainfo['classes']) & set(test.metainfo['classes'])
+    # a 4-cycle ship gives only 8 frames: 12 per class for the others
+    assert len(train) + len(test) in (6 * 12, 5 * 12 + 8)
+    dev_train = Widelands(str(tmp_path / 'wl_dev'))
+    dev_val = Widelands(str(tmp_path / 'wl_dev'), split='test')
+    assert len(dev_train.metainfo['classes']) == 1
+    assert len(dev_val.metainfo['classes']) == 2
+    names = {
+        c.split('.', 1)[1]
+        for c in dev_train.metainfo['classes'] + dev_val.metainfo['classes']
+    }
+    assert names == {c.split('.', 1)[1] for c in train.metainfo['classes']}
+    pre = Widelands(str(tmp_path / 'wl_pre'))
+    pre_val = Widelands(str(tmp_path / 'wl_pre'), split='test')
+    pre_names = {c.split('.', 1)[1] for c in pre.metainfo['classes']}
+    pre_names |= {c.split('.', 1)[1] for c in pre_val.metainfo['classes']}
+    main_names = {
+        c.split('.', 1)[1]
+        for c in train.metainfo['classes'] + test.metainfo['classes']
+    }
+    assert len(pre_names) == 4 and not pre_names & main_names
+    assert Image.open(train.get_data_info(0)['img_path']).size == (24, 24)
 
 
 def test_official_converter(demo, tmp_path):
