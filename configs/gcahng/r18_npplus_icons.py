@@ -14,7 +14,8 @@ model = dict(
     graph_head=dict(num_classes={{_base_.num_train_classes}}),
     loss_div=dict(loss_weight=0.6),
     # NP+ keeps the embedding's scale in check: the Euclidean form of
-    # docs/algorithm.md
+    # docs/algorithm.md, L_syn as the authors wrote it
     hng_geometry='euclidean',
-    loss_syn=dict(cosine_scale=None))
+    loss_syn=dict(_delete_=True, type='SyntheticPairLoss'),
+    syn_grad='all')
 default_hooks = dict(logger=dict(interval=10), checkpoint=dict(interval=16))

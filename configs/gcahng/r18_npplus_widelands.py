@@ -13,5 +13,6 @@ model = dict(
     graph_head=dict(num_classes={{_base_.num_train_classes}}),
     loss_div=dict(loss_weight=0.6),
     hng_geometry='euclidean',
-    loss_syn=dict(cosine_scale=None))
+    loss_syn=dict(_delete_=True, type='SyntheticPairLoss'),
+    syn_grad='all')
 default_hooks = dict(logger=dict(interval=10), checkpoint=dict(interval=16))

@@ -11,7 +11,7 @@ from mmengine.runner import Runner
 from mmpretrain.structures import DataSample
 
 from gcahng.engine.optim_wrappers import MultiOptimWrapperConstructor
-from gcahng.models.retrievers.gcahng import INITIAL_EPOCH_LOSS
+from gcahng.models.retrievers.gcahng import GCAHNG, INITIAL_EPOCH_LOSS
 from gcahng.models.utils import group_layout
 from gcahng.registry import MODELS
 
@@ -413,3 +413,44 @@ def test_hard_negatives_is_the_generation_of_train_step():
     assert not frozen.lambdas.requires_grad
     with pytest.raises(ValueError, match='group order'):
         model.hard_negatives(z, torch.tensor([0, 3, 4, 1, 3, 0, 4, 1]))
+
+
+def test_syn_grad_decides_where_l_syn_moves_the_embeddings():
+    """The same L_syn value whatever syn_grad; 'candidates' keeps the
+    gradient off the anchors (so it differs from 'all'), 'none' keeps it off
+    the embeddings altogether (the proxies still move)."""
+    torch.manual_seed(0)
+    z = torch.randn(N * M, D)
+    labels = torch.tensor([0, 3, 4, 1] * M)
+    grads, values = {}, {}
+    for mode in GCAHNG.SYN_GRADS:
+        torch.manual_seed(0)
+        model = build_model(
+            loss_syn=dict(type='ProxySyntheticLoss'), syn_grad=mode)
+        model.train()
+        zz = z.clone().requires_grad_(True)
+        neg = model.hard_negatives(
+            zz,
+            labels, (N, M),
+            generator=torch.Generator().manual_seed(1),
+            update_generator=False)
+        loss = model.synthetic_loss(zz, labels, neg.synthetic)
+        g_z, g_p = torch.autograd.grad(
+            loss, (zz, model.loss_metric.proxies), allow_unused=True)
+        grads[mode] = torch.zeros_like(zz) if g_z is None else g_z
+        values[mode] = loss.item()
+        assert g_p.abs().sum() > 0
+    assert values['all'] == pytest.approx(values['candidates'], rel=1e-6)
+    assert values['all'] == pytest.approx(values['none'], rel=1e-6)
+    assert grads['none'].abs().max() == 0
+    assert grads['candidates'].abs().sum() > 0
+    assert not torch.allclose(grads['candidates'], grads['all'])
+
+
+def test_bad_l_syn_settings_are_refused():
+    with pytest.raises(ValueError, match='syn_grad'):
+        build_model(syn_grad='anchors')
+    with pytest.raises(ValueError, match='needs a metric loss with proxies'):
+        build_model(
+            loss_metric=dict(type='NPairLoss'),
+            loss_syn=dict(type='ProxySyntheticLoss'))

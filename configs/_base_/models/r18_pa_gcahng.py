@@ -12,12 +12,14 @@ model.merge(
             num_layers=2,
             num_heads=4),
         # Proxy Anchor is a cosine loss: the hard-negative machinery works on
-        # 8 * z / |z| and L_syn on 32 * cos (docs/algorithm.md, "GCA-HNG with
-        # a proxy loss"); the literal form of docs/algorithm.md is
-        # hng_geometry='euclidean'.
+        # 8 * z / |z|, and the synthetic negatives enter L_syn as negatives
+        # of their anchor's class proxy, moving the proxies and the real
+        # negatives they were made from, never their anchors
+        # (docs/algorithm.md §7, "GCA-HNG with a proxy loss").
         hng_geometry='cosine',
         hng_scale=8.0,
-        loss_syn=dict(cosine_scale=32.0),
+        loss_syn=dict(_delete_=True, type='ProxySyntheticLoss'),
+        syn_grad='candidates',
         loss_sim=dict(loss_weight=20.0),
         loss_div=dict(loss_weight=0.2),  # w_div = 20 (PA)
     ))

@@ -201,6 +201,12 @@ class GCAHNG(DMLRetriever):
             self.loss_cls = MODELS.build(loss_cls) if loss_cls else None
             self.loss_sim = MODELS.build(loss_sim) if loss_sim else None
             self.loss_div = MODELS.build(loss_div) if loss_div else None
+            if getattr(self.loss_syn, 'needs_proxies', False) and \
+                    not hasattr(self.loss_metric, 'proxies'):
+                raise ValueError(
+                    f'GCAHNG: {type(self.loss_syn).__name__} needs a metric '
+                    'loss with proxies (ProxyAnchorLoss), got '
+                    f'{type(self.loss_metric).__name__}')
             if not (self.loss_cls or self.loss_sim or self.loss_div):
                 raise ValueError('GCAHNG: L_gen needs at least one of '
                                  'loss_cls, loss_sim, loss_div')
@@ -316,13 +322,7 @@ class GCAHNG(DMLRetriever):
         if self.syn_grad == 'none':
             synthetic = synthetic.detach()
         if getattr(self.loss_syn, 'needs_proxies', False):
-            proxies = getattr(self.loss_metric, 'proxies', None)
-            if proxies is None:
-                raise ValueError(
-                    f'GCAHNG: {type(self.loss_syn).__name__} needs a metric '
-                    'loss with proxies (ProxyAnchorLoss), got '
-                    f'{type(self.loss_metric).__name__}')
-            return self.loss_syn(synthetic, labels, proxies)
+            return self.loss_syn(synthetic, labels, self.loss_metric.proxies)
         return self.loss_syn(z, synthetic)
 
     def loss_gen(self, z: torch.Tensor, labels: torch.Tensor,
