@@ -23,7 +23,8 @@ M@R, the gain over the baseline (paired by seed, mean ± sd) and the last
 epoch's mean values of the training-health logs (node accuracy, cosine of
 real negatives, hardness of the synthetic negatives). ``--variant`` adds a
 GCA-HNG row with config options on top of the benchmark's GCA-HNG config
-(e.g. ``--variant 'paper:model.detach_synthetic=False'``). The suite writes
+(e.g. ``--variant 'pair@PA:model.syn_grad=all'``; ``@LOSS`` limits a
+variant to one loss). The suite writes
 every run's metrics to ``--results`` (JSON) and ends with
 ``RESULT min_gain_r1=<the smallest mean R@1 gain of GCA-HNG>``; the config
 mode ends with ``RESULT hng_gain_r1=<mean R@1 gain of the second config>``.
@@ -325,14 +326,16 @@ def run_all(jobs: List[tuple], n_jobs: int) -> List[dict]:
     return out
 
 
-def parse_variant(text: str) -> Run:
-    """``NAME:KEY=VALUE[;KEY=VALUE...]`` -> a GCA-HNG run's options."""
+def parse_variant(text: str) -> Tuple[Run, Optional[str]]:
+    """``NAME[@LOSS]:KEY=VALUE[;KEY=VALUE...]`` -> a GCA-HNG run's options
+    and the loss it is for (None: every loss)."""
     name, _, spec = text.partition(':')
+    name, _, loss = name.partition('@')
     options = {}
     for item in filter(None, spec.split(';')):
         key, _, value = item.partition('=')
         options[key.strip()] = DictAction._parse_iterable(value.strip())
-    return Run(name, '', options)
+    return Run(name, '', options), loss or None
 
 
 def suite(args: argparse.Namespace) -> None:
@@ -354,7 +357,10 @@ def suite(args: argparse.Namespace) -> None:
                 runs = [
                     Run('baseline', base_cfg, {}),
                     Run('GCA-HNG', hng_cfg, {})
-                ] + [Run(v.name, hng_cfg, v.options) for v in variants]
+                ] + [
+                    Run(v.name, hng_cfg, v.options) for v, only in variants
+                    if only in (None, loss)
+                ]
                 for run in runs:
                     run = run._replace(name=f'{loss}_{run.name}')
                     for seed in args.seeds:
@@ -400,7 +406,7 @@ def compare(args: argparse.Namespace) -> None:
     runs = [Run(run_name(c), c, options) for c in args.configs]
     runs += [
         Run(v.name, args.configs[1], dict(options, **v.options))
-        for v in map(parse_variant, args.variant or [])
+        for v, _ in map(parse_variant, args.variant or [])
     ]
     jobs = [(r, s, folder, bench, args.dev, pretrained) for s in args.seeds
             for r in runs]
@@ -439,8 +445,9 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     p.add_argument(
         '--variant',
         action='append',
-        help='a further GCA-HNG row, NAME:KEY=VALUE[;...]: options on top '
-        'of each GCA-HNG config (--suite) or of the second config')
+        help='a further GCA-HNG row, NAME[@LOSS]:KEY=VALUE[;...]: options '
+        'on top of each GCA-HNG config (--suite; @LOSS: of that loss only) '
+        'or of the second config')
     p.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
     p.add_argument(
         '--pretrained',
