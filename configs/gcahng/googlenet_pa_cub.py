@@ -14,8 +14,11 @@ model = dict(
         margin=0.1,
         alpha=32.0),
     loss_div=dict(loss_weight=0.2),  # 0.01 * w_div, w_div = 20
-    # PA is a cosine loss: HNG on 8 * z / |z|, L_syn on 32 * cos (not in
-    # the authors' code; docs/algorithm.md, "GCA-HNG with a proxy loss")
+    # PA is a cosine loss: HNG on 8 * z / |z|; the synthetic negatives enter
+    # L_syn as negatives of their anchor's class proxy, with gradients into
+    # the real negatives they were made from, never into their anchors (not
+    # in the authors' code, which has no PA; docs/algorithm.md §7)
     hng_geometry='cosine',
     hng_scale=8.0,
-    loss_syn=dict(cosine_scale=32.0))
+    loss_syn=dict(_delete_=True, type='ProxySyntheticLoss'),
+    syn_grad='candidates')

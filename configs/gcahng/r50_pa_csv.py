@@ -23,11 +23,13 @@ model = dict(
         num_classes={{_base_.num_train_classes}}, num_layers=2, num_heads=4),
     loss_sim=dict(loss_weight=20.0),  # w_sim
     loss_div=dict(loss_weight=0.2),  # 0.01 * w_div, w_div = 20
-    # PA is a cosine loss: HNG on 8 * z / |z|, L_syn on 32 * cos
-    # (docs/algorithm.md, "GCA-HNG with a proxy loss")
+    # PA is a cosine loss: HNG on 8 * z / |z|; the synthetic negatives enter
+    # L_syn as negatives of their anchor's class proxy, never moving their
+    # anchors (docs/algorithm.md §7)
     hng_geometry='cosine',
     hng_scale=8.0,
-    loss_syn=dict(cosine_scale=32.0))
+    loss_syn=dict(_delete_=True, type='ProxySyntheticLoss'),
+    syn_grad='candidates')
 optim_wrapper = dict(
     metric=dict(optimizer=dict(lr=1.5e-4)),
     graph=dict(optimizer=dict(lr=1.5e-4)))

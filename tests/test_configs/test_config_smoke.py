@@ -43,6 +43,7 @@ def fixture_roots(tmp_path_factory) -> dict:
     return dict(
         CUB=make_cub(root),
         IconThemes=make_cub(osp.join(root, 'icons')),
+        Widelands=make_cub(osp.join(root, 'widelands')),
         Cars196=make_cars196(root),
         SOP=make_sop(root),
         InShop=make_inshop(root),
@@ -195,7 +196,7 @@ def test_configs_readme_lists_every_config():
         folder, name = rel.split('/')
         if folder == 'ablations':
             assert f'`{name}`' in text, rel
-        elif 'icons' in name:  # the real-data benchmark, by name
+        elif 'icons' in name or 'widelands' in name:  # real-data benchmarks
             assert f'`{name}`' in text, rel
         elif 'synthetic' not in name:
             stem = name.rsplit('_', 1)[0]

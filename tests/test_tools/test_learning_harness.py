@@ -1,7 +1,6 @@
 """benchmarks/learning.py: run configs, read their final metrics, compare
 with the baseline (the training itself is tools/train.py, tested
 elsewhere; here one real tiny run goes through the harness)."""
-import argparse
 import importlib.util
 import json
 import os
@@ -19,30 +18,55 @@ def harness():
     return module
 
 
-def args(out_dir, **kw):
-    base = dict(dev=False, cfg_options=None, out_dir=out_dir)
-    base.update(kw)
-    return argparse.Namespace(**base)
-
-
 def test_prepare_config_applies_seed_regime_and_dev_split(tmp_path):
     learning = harness()
-    path = learning.prepare_config('configs/gcahng/r18_pa_icons.py',
-                                   str(tmp_path / 'w'), 3,
-                                   args(str(tmp_path), dev=True), '/ckpt.pth')
+    icons = learning.BENCHMARKS['icons']
+    run = learning.Run('hng', 'configs/gcahng/r18_pa_icons.py',
+                       {'model.syn_grad': 'all'})
+    path = learning.prepare_config(run, str(tmp_path / 'w'), 3, icons, True,
+                                   '/ckpt.pth')
     cfg = Config.fromfile(path)
     assert cfg.randomness.seed == 3
-    assert cfg.train_dataloader.dataset.data_root == learning.DEV_ROOT
-    assert cfg.test_dataloader.dataset.data_root == learning.DEV_ROOT
-    assert cfg.model.loss_metric.num_classes == learning.DEV_TRAIN_CLASSES
-    assert cfg.model.graph_head.num_classes == learning.DEV_TRAIN_CLASSES
+    assert cfg.model.syn_grad == 'all'  # the run's options are applied
+    for key in ('train_dataloader', 'test_dataloader'):
+        assert cfg[key].dataset.data_root == icons.dev_root
+    assert cfg.model.loss_metric.num_classes == icons.dev_train_classes
+    assert cfg.model.graph_head.num_classes == icons.dev_train_classes
     assert cfg.model.backbone.init_cfg == dict(
         type='Pretrained', checkpoint='/ckpt.pth', prefix='backbone')
-    # a loss without classes (NP+) keeps its arguments
-    path = learning.prepare_config('configs/baselines/r18_npplus_icons.py',
-                                   str(tmp_path / 'n'), 0,
-                                   args(str(tmp_path), dev=True), None)
-    assert 'num_classes' not in Config.fromfile(path).model.loss_metric
+    # the test split of another benchmark, from scratch; a loss without
+    # classes (NP+) keeps its arguments
+    widelands = learning.BENCHMARKS['widelands']
+    run = learning.Run('base', 'configs/baselines/r18_npplus_widelands.py',
+                       {})
+    cfg = Config.fromfile(
+        learning.prepare_config(run, str(tmp_path / 'n'), 0, widelands,
+                                False, None))
+    assert cfg.train_dataloader.dataset.data_root == widelands.data_root
+    assert 'num_classes' not in cfg.model.loss_metric
+    assert cfg.model.backbone.get('init_cfg') is None
+
+
+def test_benchmark_of_names_the_benchmark_or_stops():
+    learning = harness()
+    assert learning.benchmark_of('configs/gcahng/r18_pa_icons.py') == 'icons'
+    assert learning.benchmark_of(
+        'configs/baselines/r18_pa_widelands.py') == 'widelands'
+    try:
+        learning.benchmark_of('configs/gcahng/r18_pa_synthetic.py')
+    except SystemExit as e:
+        assert 'not on a benchmark' in str(e)
+    else:
+        raise AssertionError('the built-in dataset is not a benchmark')
+
+
+def test_variant_options_and_loss():
+    learning = harness()
+    run, loss = learning.parse_variant('pair@PA:model.syn_grad=all;a.b=2')
+    assert (run.name, loss) == ('pair', 'PA')
+    assert run.options == {'model.syn_grad': 'all', 'a.b': 2}
+    run, loss = learning.parse_variant('x:model.beta=0.5')
+    assert loss is None and run.options == {'model.beta': 0.5}
 
 
 def test_one_tiny_run_through_the_harness(tmp_path):
@@ -52,7 +76,9 @@ def test_one_tiny_run_through_the_harness(tmp_path):
     cfg_file = str(tmp_path / 'tiny.py')
     cfg.dump(cfg_file)
     out = str(tmp_path / 'out')
-    metrics = learning.train_one(cfg_file, 0, args(out), None, 1, 'tiny')
+    bench = learning.BENCHMARKS['icons']
+    run = learning.Run('tiny', cfg_file, {})
+    metrics = learning.train_one(run, 0, out, bench, False, None, 1)
     for key in ('R@1', 'RP', 'M@R', 'gce_acc', 'loss_gce', 'minutes'):
         assert key in metrics, key
     done = osp.join(out, 'tiny', 'seed0', 'metrics.json')
@@ -60,13 +86,11 @@ def test_one_tiny_run_through_the_harness(tmp_path):
     log = osp.join(out, 'tiny', 'seed0', 'train.log')
     stamp = os.stat(log).st_mtime_ns
     # a finished run is read back, not trained again
-    assert learning.train_one(cfg_file, 0, args(out), None, 1,
-                              'tiny') == metrics
+    assert learning.train_one(run, 0, out, bench, False, None, 1) == metrics
     assert os.stat(log).st_mtime_ns == stamp
-    # ... unless the config's settings changed since: then it is redone
-    cfg.train_cfg.max_epochs = 2
-    cfg.dump(cfg_file)
-    learning.train_one(cfg_file, 0, args(out), None, 1, 'tiny')
+    # ... unless the run's settings changed since: then it is redone
+    run = run._replace(options={'train_cfg.max_epochs': 2})
+    learning.train_one(run, 0, out, bench, False, None, 1)
     assert os.stat(log).st_mtime_ns != stamp
     assert Config.fromfile(osp.join(out, 'tiny', 'seed0',
                                     'config.py')).train_cfg.max_epochs == 2

@@ -48,6 +48,9 @@ class GraphHealthHook(Hook):
         model = runner.model.module if is_model_wrapper(
             runner.model) else runner.model
         head = getattr(model, 'graph_head', None)
+        # Under DDP the head itself may be wrapped (one wrapper per
+        # sub-module): its attributes live on ``.module``.
+        head = getattr(head, 'module', head)
         totals = torch.tensor([self._sum, self._count, self._nodes],
                               dtype=torch.float64)
         all_reduce(totals)

@@ -322,7 +322,11 @@ class GCAHNG(DMLRetriever):
         if self.syn_grad == 'none':
             synthetic = synthetic.detach()
         if getattr(self.loss_syn, 'needs_proxies', False):
-            return self.loss_syn(synthetic, labels, self.loss_metric.proxies)
+            # under DDP ``loss_metric`` is wrapped; its proxies (whose
+            # gradient DDP reduces once, summed over both uses) are the
+            # wrapped module's
+            metric = getattr(self.loss_metric, 'module', self.loss_metric)
+            return self.loss_syn(synthetic, labels, metric.proxies)
         return self.loss_syn(z, synthetic)
 
     def loss_gen(self, z: torch.Tensor, labels: torch.Tensor,
