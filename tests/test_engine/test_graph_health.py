@@ -51,3 +51,16 @@ def test_no_warning_above_chance_or_without_a_graph_head():
     run_epoch(hook, runner, [0.0] * 4)
     run_epoch(hook, runner, [0.0] * 4)
     assert runner.logger.warnings == []
+
+
+def test_reads_the_head_through_a_ddp_wrapper():
+    """Under DDP the head is wrapped (one wrapper per sub-module, as
+    MMSeparateDistributedDataParallel does): its classes are read from
+    ``.module``."""
+    hook, runner = GraphHealthHook(), make_runner()
+    runner.model.graph_head = SimpleNamespace(
+        module=SimpleNamespace(num_classes=100))
+    run_epoch(hook, runner, [0.0] * 40)
+    run_epoch(hook, runner, [0.0] * 40)
+    assert len(runner.logger.warnings) == 1
+    assert '1/100' in runner.logger.warnings[0]
