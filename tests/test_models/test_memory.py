@@ -533,3 +533,16 @@ def test_resumed_run_equals_a_straight_one_memory_included(tmp_path):
         else:
             assert torch.equal(a, b), k
     assert int(ckpts[0]['state_dict']['memory.step']) == 6
+
+
+def test_checkpoint_fit_check_knows_the_memory():
+    """tools/test.py and load_from check the fit first: the memory is
+    optional both ways, and another size gets the memory's own message."""
+    from gcahng.utils.checkpoint_fit import check_state_fits
+    with_memory = build_model(memory=dict(size=12))
+    plain = build_model()
+    check_state_fits(plain, dict(with_memory.state_dict()), 'ckpt')
+    check_state_fits(with_memory, dict(plain.state_dict()), 'ckpt')
+    other = build_model(memory=dict(size=20))
+    with pytest.raises(MemorySettingError, match='set model.memory.size=12'):
+        check_state_fits(other, dict(with_memory.state_dict()), 'ckpt')

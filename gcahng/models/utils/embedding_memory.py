@@ -26,6 +26,15 @@ def check_memory_size(size: Any) -> int:
     return int(size)
 
 
+def memory_size_error(stored: int, size: int) -> MemorySettingError:
+    """The error for a checkpoint whose memory holds ``stored`` entries
+    loaded into a model whose memory holds ``size``."""
+    return MemorySettingError(
+        f"the checkpoint's memory holds {stored} entries, the model's "
+        f'model.memory.size={size}; set model.memory.size={stored}, or '
+        'model.memory=None to drop it')
+
+
 class MemoryView(NamedTuple):
     """The valid entries of an :class:`EmbeddingMemory`, oldest first
     (copies: the memory may change while a loss still holds them).
@@ -96,11 +105,7 @@ class EmbeddingMemory(nn.Module):
             return
         stored = state_dict[key].shape[0]
         if stored != self.size:
-            raise MemorySettingError(
-                f"the checkpoint's memory holds {stored} entries, the "
-                f"model's model.memory.size={self.size}; set "
-                f'model.memory.size={stored}, or model.memory=None to drop '
-                'it')
+            raise memory_size_error(stored, self.size)
         if self.store_nodes and prefix + 'nodes' not in state_dict:
             state_dict[prefix + 'nodes'] = self.nodes.clone()
         if not self.store_nodes:
@@ -232,5 +237,6 @@ def memory_settings(memory: Optional[dict]) -> Optional[MemorySettings]:
 
 __all__ = [
     'MemorySettings', 'memory_settings', 'EmbeddingMemory',
-    'MemorySettingError', 'MemoryView', 'check_memory_size'
+    'MemorySettingError', 'MemoryView', 'check_memory_size',
+    'memory_size_error'
 ]
