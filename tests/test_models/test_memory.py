@@ -546,3 +546,27 @@ def test_checkpoint_fit_check_knows_the_memory():
     other = build_model(memory=dict(size=20))
     with pytest.raises(MemorySettingError, match='set model.memory.size=12'):
         check_state_fits(other, dict(with_memory.state_dict()), 'ckpt')
+
+
+def test_tools_train_reports_a_bad_memory_in_one_message(tmp_path):
+    import subprocess
+    import sys
+
+    from helpers import REPO, assert_one_message
+    cfg = tiny_synthetic_cfg(GCAHNG_CFG, str(tmp_path / 'work'))
+    cfg.model.memory = dict(size=2.5)
+    path = str(tmp_path / 'cfg.py')
+    cfg.dump(path)
+    proc = subprocess.run([sys.executable, 'tools/train.py', path],
+                          cwd=REPO,
+                          capture_output=True,
+                          text=True,
+                          timeout=600)
+    assert_one_message(proc, 'train.py', 'model.memory.size', '2.5')
+
+
+def test_memory_needs_the_global_batch_on_several_processes(monkeypatch):
+    from gcahng.models.retrievers import dml_retriever
+    monkeypatch.setattr(dml_retriever, 'distributed_world_size', lambda: 2)
+    with pytest.raises(MemorySettingError, match='global_batch=True'):
+        build_model(memory=dict(size=8), global_batch=False)

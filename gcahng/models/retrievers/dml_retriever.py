@@ -180,6 +180,11 @@ class DMLRetriever(BaseModel):
         self.register_load_state_dict_pre_hook(_drop_memory_keys)
         if settings is None:
             return
+        if not self.global_batch and distributed_world_size() > 1:
+            raise MemorySettingError(
+                'model.memory needs model.global_batch=True with several '
+                'processes (one memory of the global batch on every rank); '
+                'with model.global_batch=False set model.memory=None')
         if settings.graph and not self.supports_memory_graph:
             raise MemorySettingError(
                 f'model.memory.graph=True needs a graph head (GCAHNG); '
