@@ -326,16 +326,27 @@ def run_all(jobs: List[tuple], n_jobs: int) -> List[dict]:
     return out
 
 
+#: ``Run.config`` of a variant on top of the baseline config
+ON_BASELINE = 'baseline'
+
+
 def parse_variant(text: str) -> Tuple[Run, Optional[str]]:
-    """``NAME[@LOSS]:KEY=VALUE[;KEY=VALUE...]`` -> a GCA-HNG run's options
-    and the loss it is for (None: every loss)."""
+    """``[base/]NAME[@LOSS]:KEY=VALUE[;KEY=VALUE...]`` -> a run's options
+    and the loss it is for (None: every loss). The run is on top of the
+    GCA-HNG config, or with ``base/`` on top of the baseline config (its
+    ``config`` is then :data:`ON_BASELINE`; e.g. the XBM baseline,
+    ``base/xbm:model.memory.size=324;model.memory.graph=False;``
+    ``model.memory.mining=True``)."""
     name, _, spec = text.partition(':')
+    on_base = name.startswith('base/')
+    if on_base:
+        name = name[len('base/'):]
     name, _, loss = name.partition('@')
     options = {}
     for item in filter(None, spec.split(';')):
         key, _, value = item.partition('=')
         options[key.strip()] = DictAction._parse_iterable(value.strip())
-    return Run(name, '', options), loss or None
+    return Run(name, ON_BASELINE if on_base else '', options), loss or None
 
 
 def suite(args: argparse.Namespace) -> None:
@@ -358,8 +369,9 @@ def suite(args: argparse.Namespace) -> None:
                     Run('baseline', base_cfg, {}),
                     Run('GCA-HNG', hng_cfg, {})
                 ] + [
-                    Run(v.name, hng_cfg, v.options) for v, only in variants
-                    if only in (None, loss)
+                    Run(v.name, base_cfg
+                        if v.config == ON_BASELINE else hng_cfg, v.options)
+                    for v, only in variants if only in (None, loss)
                 ]
                 for run in runs:
                     run = run._replace(name=f'{loss}_{run.name}')
@@ -405,7 +417,8 @@ def compare(args: argparse.Namespace) -> None:
     options = dict(args.cfg_options or {})
     runs = [Run(run_name(c), c, options) for c in args.configs]
     runs += [
-        Run(v.name, args.configs[1], dict(options, **v.options))
+        Run(v.name, args.configs[0 if v.config == ON_BASELINE else 1],
+            dict(options, **v.options))
         for v, _ in map(parse_variant, args.variant or [])
     ]
     jobs = [(r, s, folder, bench, args.dev, pretrained) for s in args.seeds
@@ -445,9 +458,9 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     p.add_argument(
         '--variant',
         action='append',
-        help='a further GCA-HNG row, NAME[@LOSS]:KEY=VALUE[;...]: options '
+        help='a further row, [base/]NAME[@LOSS]:KEY=VALUE[;...]: options '
         'on top of each GCA-HNG config (--suite; @LOSS: of that loss only) '
-        'or of the second config')
+        'or of the second config; base/: on top of the baseline config')
     p.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
     p.add_argument(
         '--pretrained',

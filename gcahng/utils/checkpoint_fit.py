@@ -27,9 +27,10 @@ from mmengine.runner.checkpoint import get_state_dict
 from .cli import UserError
 from .safe_globals import safe_torch_load
 
-#: Training-only parts an inference checkpoint may lack.
+#: Training-only parts an inference checkpoint may lack (``memory.``: the
+#: memory of past embeddings, docs/algorithm.md §10).
 OPTIONAL_PREFIXES: Tuple[str, ...] = ('graph_head.', 'classifier.',
-                                      'generator.', 'loss_metric.')
+                                      'generator.', 'loss_metric.', 'memory.')
 
 #: The modules that embed an image (``gcahng.apis.EmbeddingModel``).
 INFERENCE_PREFIXES: Tuple[str, ...] = ('backbone.', 'neck.')
@@ -96,7 +97,17 @@ def checkpoint_mismatch(
     missing = sorted(
         k for k in own
         if k not in state and not k.startswith(tuple(optional_prefixes)))
-    unexpected = sorted(k for k in state if k not in own)
+    # a model without memory drops a checkpoint's memory (docs/algorithm.md
+    # §10); one of another size is refused with the fix
+    has_memory = 'memory.feats' in own
+    unexpected = sorted(
+        k for k in state
+        if k not in own and (has_memory or not k.startswith('memory.')))
+    if has_memory and 'memory.feats' in state and \
+            state['memory.feats'].shape[0] != own['memory.feats'].shape[0]:
+        from gcahng.models.utils.embedding_memory import memory_size_error
+        raise memory_size_error(state['memory.feats'].shape[0],
+                                own['memory.feats'].shape[0])
     shapes = []
     for k in sorted(set(own) & set(state)):
         a, b = getattr(state[k], 'shape', None), own[k].shape

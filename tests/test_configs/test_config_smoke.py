@@ -190,12 +190,15 @@ def test_train_script_on_the_cars196_fixture(tmp_path, fixture_roots):
 
 
 def test_configs_readme_lists_every_config():
-    """configs/gcahng/README.md names every paper and ablation config."""
+    """configs/gcahng/README.md names every paper and ablation config (and
+    every memory-graph config by its path)."""
     text = open(osp.join(REPO, 'configs/gcahng/README.md')).read()
     for rel in LEAF_CONFIGS:
         folder, name = rel.split('/')
         if folder == 'ablations':
             assert f'`{name}`' in text, rel
+        elif folder == 'gcahng_memory':
+            assert f'`{rel}`' in text, rel
         elif 'icons' in name or 'widelands' in name:  # real-data benchmarks
             assert f'`{name}`' in text, rel
         elif 'synthetic' not in name:

@@ -37,11 +37,10 @@ def test_prepare_config_applies_seed_regime_and_dev_split(tmp_path):
     # the test split of another benchmark, from scratch; a loss without
     # classes (NP+) keeps its arguments
     widelands = learning.BENCHMARKS['widelands']
-    run = learning.Run('base', 'configs/baselines/r18_npplus_widelands.py',
-                       {})
+    run = learning.Run('base', 'configs/baselines/r18_npplus_widelands.py', {})
     cfg = Config.fromfile(
-        learning.prepare_config(run, str(tmp_path / 'n'), 0, widelands,
-                                False, None))
+        learning.prepare_config(run, str(tmp_path / 'n'), 0, widelands, False,
+                                None))
     assert cfg.train_dataloader.dataset.data_root == widelands.data_root
     assert 'num_classes' not in cfg.model.loss_metric
     assert cfg.model.backbone.get('init_cfg') is None
@@ -67,6 +66,15 @@ def test_variant_options_and_loss():
     assert run.options == {'model.syn_grad': 'all', 'a.b': 2}
     run, loss = learning.parse_variant('x:model.beta=0.5')
     assert loss is None and run.options == {'model.beta': 0.5}
+    assert run.config == ''
+    # base/: on top of the baseline config (the XBM baseline)
+    run, loss = learning.parse_variant(
+        'base/xbm@NP+:model.memory.size=324;model.memory.graph=False')
+    assert (run.name, loss, run.config) == ('xbm', 'NP+', learning.ON_BASELINE)
+    assert run.options == {
+        'model.memory.size': 324,
+        'model.memory.graph': False
+    }
 
 
 def test_one_tiny_run_through_the_harness(tmp_path):

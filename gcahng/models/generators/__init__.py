@@ -1,7 +1,8 @@
 from .base import BaseNegativeGenerator
-from .cacai_generator import CACAIGenerator, PairGeometry
+from .cacai_generator import CACAIGenerator, MemoryNegatives, PairGeometry
 from .hdml_generator import HDMLGenerator
 
 __all__ = [
-    'BaseNegativeGenerator', 'CACAIGenerator', 'HDMLGenerator', 'PairGeometry'
+    'BaseNegativeGenerator', 'CACAIGenerator', 'HDMLGenerator',
+    'MemoryNegatives', 'PairGeometry'
 ]

@@ -26,6 +26,25 @@ class PairGeometry(NamedTuple):
         return PairGeometry(*(t.detach() for t in self))
 
 
+class MemoryNegatives(NamedTuple):
+    """Synthetic negatives made from memory candidates
+    (:meth:`CACAIGenerator.memory_negatives`, docs/algorithm.md §10).
+
+    Attributes:
+        synthetic (Tensor): ``S^mem [M, N, K', D]``: ``[a, n, k]`` the
+            negative made for anchor ``(a, n)`` from its ``k``-th memory
+            candidate.
+        labels (Tensor): ``[M, N, K']`` the candidates' classes.
+        valid (Tensor): ``[M, N, K']`` False where the candidate has the
+            anchor's class (never a negative) or is missing.
+        index (Tensor): ``[M, N, K']`` the candidates' memory indices.
+    """
+    synthetic: torch.Tensor
+    labels: torch.Tensor
+    valid: torch.Tensor
+    index: torch.Tensor
+
+
 @MODELS.register_module()
 class CACAIGenerator(BaseNegativeGenerator):
     """Synthesise hard negatives by channel-adaptive interpolation,
@@ -308,6 +327,97 @@ class CACAIGenerator(BaseNegativeGenerator):
         w_sum = w_sum.expand(m_per, n_cls, n_cls, 1)
         return anchors * w_sum + (coef * diff).sum(dim=2)
 
+    #: :class:`GCAHNG` may switch on a memory graph with this generator
+    supports_memory = True
+
+    def memory_negatives(self,
+                         z: torch.Tensor,
+                         labels: torch.Tensor,
+                         memory_feats: torch.Tensor,
+                         memory_labels: torch.Tensor,
+                         lambdas: Optional[torch.Tensor],
+                         hardness: Union[float, torch.Tensor],
+                         num_classes: int,
+                         num_per_class: int,
+                         topk: Optional[int] = None,
+                         anchor_grad: bool = True) -> MemoryNegatives:
+        """Extra synthetic negatives from memory candidates,
+        docs/algorithm.md §10.
+
+        For anchor ``x = z_{aN+n}`` (positive and ``d⁺`` as in
+        :meth:`forward`) and memory candidate ``c = m_k``:
+        ``d⁻ = ‖x - c + eps‖``, ``λ̃ = η·λ_{aN+n, B+k}`` and the §4
+        formula, ``ẑ = x + r ⊙ (c - x)`` with
+        ``r = (d⁺ + (d⁻ - d⁺)·λ̃) / d⁻`` where ``d⁻ > d⁺``, else
+        ``ẑ = c``. There is one memory candidate per negative, so no
+        fusion. Same-class candidates are masked (``valid``).
+
+        Args:
+            z (Tensor): ``[B, D]`` in group order.
+            labels (Tensor): ``[B]``.
+            memory_feats (Tensor): ``[K, D]`` in the view of ``z``.
+            memory_labels (Tensor): ``[K]``.
+            lambdas (Tensor, optional): ``[B, B + K, D]`` (the graph head's
+                output with a memory; only ``[:, B:]`` is read) or the
+                batch-memory part ``[B, K, D]``; unused with
+                ``interpolation='single'``.
+            hardness (float | Tensor): ``η``.
+            num_classes (int): ``N``.
+            num_per_class (int): ``M``.
+            topk (int, optional): Keep each anchor's ``topk`` hardest
+                (nearest) valid candidates; None keeps all ``K``.
+            anchor_grad (bool): As in :meth:`forward`: False holds the
+                anchor and the coefficients constant (``S^mem`` then has
+                no gradient, the memory being detached).
+
+        Returns:
+            MemoryNegatives
+        """
+        n_cls, m_per = num_classes, num_per_class
+        b, d = z.shape
+        k_mem = memory_feats.size(0)
+        groups = self._groups(z, n_cls, m_per)
+        x = z.view(b, 1, d)
+        pos = groups.roll(-1, dims=0).reshape(b, 1, d)
+        memory_feats = memory_feats.to(z)
+        dist = (memory_feats.view(1, k_mem, d) - x - self.eps).norm(dim=-1)
+        d_pos = (x - pos + self.eps).norm(dim=-1).unsqueeze(-1)  # [B,1,1]
+        memory_labels = memory_labels.to(z.device)
+        valid = labels.reshape(b, 1).to(z.device) != memory_labels.view(
+            1, k_mem)  # [B, K]
+        index = torch.arange(k_mem, device=z.device).expand(b, k_mem)
+        lam = None
+        if self.interpolation == 'channel':
+            if lambdas is None or lambdas.shape[0] != b or \
+                    lambdas.shape[1] not in (k_mem, b + k_mem):
+                raise ValueError(
+                    'CACAIGenerator.memory_negatives needs lambdas of shape '
+                    f'{(b, b + k_mem, d)}, got '
+                    f'{None if lambdas is None else tuple(lambdas.shape)}')
+            lam = lambdas[:, lambdas.shape[1] - k_mem:]
+        if topk is not None and topk < k_mem:
+            key = dist.detach().masked_fill(~valid, float('inf'))
+            index = key.topk(topk, dim=1, largest=False).indices
+            dist = dist.gather(1, index)
+            valid = valid.gather(1, index)
+            if lam is not None:
+                lam = lam.gather(1, index.unsqueeze(-1).expand(-1, -1, d))
+        cands = memory_feats[index]  # [B, K', D]
+        lam = hardness if lam is None else hardness * lam
+        d_neg = dist.unsqueeze(-1)
+        interp = d_neg > d_pos
+        denom = torch.where(interp, d_neg, torch.ones_like(d_neg))
+        ratio = (d_pos + (d_neg - d_pos) * lam) / denom
+        if not anchor_grad:
+            x, ratio = x.detach(), ratio.detach()
+        moved = x + ratio * (cands - x)
+        synthetic = torch.where(interp, moved, cands)
+        kk = index.size(1)
+        return MemoryNegatives(
+            synthetic.view(m_per, n_cls, kk, d),
+            memory_labels[index].view(m_per, n_cls, kk),
+            valid.view(m_per, n_cls, kk), index.view(m_per, n_cls, kk))
+
     @staticmethod
     def _rand(size: tuple,
               generator: Optional[torch.Generator],
@@ -328,4 +438,4 @@ class CACAIGenerator(BaseNegativeGenerator):
                 f'fusion={self.fusion!r}, eps={self.eps}')
 
 
-__all__ = ['CACAIGenerator', 'PairGeometry']
+__all__ = ['CACAIGenerator', 'MemoryNegatives', 'PairGeometry']

@@ -12,7 +12,8 @@ import torch.nn as nn
 from mmengine.model import BaseModule
 
 from gcahng.registry import MODELS
-from ..utils import EdgeLayout, EdgeModel, NodeModel, unit_centred
+from ..utils import (BipartiteLayout, EdgeLayout, EdgeModel, MemoryGraph,
+                     MemoryView, NodeModel, batch_norm_with, unit_centred)
 
 
 class GCLLayer(nn.Module):
@@ -154,11 +155,16 @@ class GCLHead(BaseModule):
                                                      self.symmetric_edges)
         return layout
 
-    def forward(self,
-                z: torch.Tensor,
-                labels: torch.Tensor,
-                lambda_grad: bool = True,
-                node_grad: bool = True) -> Tuple[torch.Tensor, torch.Tensor]:
+    def forward(
+        self,
+        z: torch.Tensor,
+        labels: torch.Tensor,
+        lambda_grad: bool = True,
+        node_grad: bool = True,
+        memory: Optional[MemoryView] = None,
+        return_nodes: bool = False
+    ) -> Union[Tuple[torch.Tensor, torch.Tensor], Tuple[
+            torch.Tensor, torch.Tensor, torch.Tensor]]:
         """Run the graph head.
 
         Args:
@@ -167,7 +173,7 @@ class GCLHead(BaseModule):
             labels (Tensor): Class ids ``[B]``.
             lambda_grad (bool): False when the caller only uses ``sg(λ)``
                 (the metric stage, docs/algorithm.md §6): the last edge
-                step and the ``λ`` read-out then run without autograd (same
+                step and the ``λ`` read-out run without autograd (same
                 values, same BatchNorm statistics and dropout draws; no
                 activations kept for a backward pass that would not use
                 them).
@@ -175,10 +181,24 @@ class GCLHead(BaseModule):
                 detached, so gradients from ``λ`` stop at the edges and do
                 not reach the node steps (or ``dim_red``), which then learn
                 from the node logits only.
+            memory (MemoryView, optional): ``K`` past embeddings (in the
+                view of ``z``) and labels, extra *source* nodes
+                (docs/algorithm.md §10): batch nodes attend over batch and
+                memory (same-label mask), memory nodes are never updated
+                (their state is ``Linear_in(z_k)``, or the stored node
+                state when ``memory.nodes`` is given), and only the
+                ``B × K`` batch-memory edges are added (no memory × memory
+                edges). Their ``λ`` is read out with ``BN_e`` at the batch
+                edges' statistics. None (or empty): the in-batch head,
+                unchanged.
+            return_nodes (bool): Also return the final node states
+                ``h [B, D]``.
 
         Returns:
             tuple: ``node_logits [B, C]`` and ``lambdas [B, B, D]``
-            (``lambdas[i, j]`` is ``λ_ij``).
+            (``lambdas[i, j]`` is ``λ_ij``), ``[B, B + K, D]`` with a
+            memory (``lambdas[i, B + k]`` is ``λ`` of memory entry ``k``);
+            and ``h`` with ``return_nodes``.
         """
         b, d = z.shape
         labels = labels.reshape(-1)
@@ -186,22 +206,47 @@ class GCLHead(BaseModule):
         layout = self._layout(b, z.device)
         # e [E, D]; in the full layout also the i <= j half of the (always
         # symmetric) initial edges: maps of e⁰ run once per unordered pair
-        e, e_half = layout.init_edges(unit_centred(z))
+        unit = unit_centred(z)
+        e, e_half = layout.init_edges(unit)
         h = self.dim_red(z)
+        mem = None
+        if memory is not None and memory.num_entries > 0:
+            z_mem = memory.feats.to(z)
+            bip = BipartiteLayout(b, z_mem.size(0))
+            h_mem = (
+                self.dim_red(z_mem)
+                if memory.nodes is None else memory.nodes.to(z))
+            mem_labels = memory.labels.to(labels.device)
+            mem = MemoryGraph(h_mem, bip.init_edges(unit, unit_centred(z_mem)),
+                              labels[:, None] == mem_labels[None, :], bip)
         no_grad = nullcontext() if lambda_grad else torch.no_grad()
         last = len(self.gnn) - 1
         for t, layer in enumerate(self.gnn):
             if layer.node_model is not None:
-                h = layer.node_model(h, e, mask, layout, e_half)
+                h = layer.node_model(h, e, mask, layout, e_half, mem)
             with no_grad if t == last else nullcontext():
-                e = layer.edge_model(h if node_grad else h.detach(), e, layout,
-                                     e_half)
+                h_edge = h if node_grad else h.detach()
+                e_new = layer.edge_model(h_edge, e, layout, e_half)
+                if mem is not None:
+                    h_mem = mem.h if node_grad else mem.h.detach()
+                    mem = mem._replace(
+                        e=layer.edge_model(
+                            torch.cat([h_edge, h_mem]), mem.e, mem.layout))
+                e = e_new
             e_half = None  # dropout (full layout) breaks the symmetry
         with no_grad:
             # per edge after BN_e: read out on the computed edges, mirror λ
-            edges = layout.batch_norm(self.bottleneck1[0], e)
+            bn = self.bottleneck1[0]
+            edges = layout.batch_norm(bn, e)
             lambdas = layout.full(torch.sigmoid(self.fc(edges)))
+            if mem is not None:
+                stats = layout.edge_stats(e) if bn.training else None
+                lam_mem = torch.sigmoid(
+                    self.fc(batch_norm_with(bn, mem.e, stats)))
+                lambdas = torch.cat([lambdas, mem.layout.full(lam_mem)], dim=1)
         node_logits = self.cls(self.bottleneck2(h))
+        if return_nodes:
+            return node_logits, lambdas, h
         return node_logits, lambdas
 
 

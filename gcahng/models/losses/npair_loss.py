@@ -40,12 +40,19 @@ class NPairLoss(nn.Module):
     def forward(self,
                 z: torch.Tensor,
                 labels: torch.Tensor,
-                num_per_class: Optional[int] = None) -> torch.Tensor:
+                num_per_class: Optional[int] = None,
+                memory_feats: Optional[torch.Tensor] = None,
+                memory_labels: Optional[torch.Tensor] = None) -> torch.Tensor:
         """Args:
             z (Tensor): ``[B, D]`` in group order, ``B = N·M``.
             labels (Tensor): ``[B]``.
             num_per_class (int, optional): ``M``. Inferred (and the group
                 order checked) from ``labels`` when None.
+            memory_feats (Tensor, optional): ``[K, D]`` past embeddings
+                (detached; cross-batch memory, XBM, docs/algorithm.md §10):
+                extra columns of every anchor's softmax, positives of the
+                soft targets where they have the anchor's class.
+            memory_labels (Tensor, optional): ``[K]``.
 
         Returns:
             Tensor: scalar loss.
@@ -64,8 +71,14 @@ class NPairLoss(nn.Module):
         groups = z.view(m_per, n_cls, -1)
         slot = labels.reshape(-1)[:n_cls]
         logits = torch.einsum('nd,kmd->knm', groups[0], groups[1:])
+        columns = slot
+        if memory_feats is not None and memory_feats.size(0) > 0:
+            mem = memory_feats.detach().to(z)
+            more = (groups[0] @ mem.t()).expand(m_per - 1, -1, -1)
+            logits = torch.cat([logits, more], dim=-1)
+            columns = torch.cat([slot, memory_labels.reshape(-1).to(slot)])
         log_prob = F.log_softmax(fp32(logits), dim=-1)
-        target = (slot.view(-1, 1) == slot.view(1, -1)).to(log_prob.dtype)
+        target = (slot.view(-1, 1) == columns.view(1, -1)).to(log_prob.dtype)
         target = target / target.sum(dim=1, keepdim=True)
         ce = -(target * log_prob).sum(-1).mean()
         reg = fp32(groups).pow(2).sum() / n_cls

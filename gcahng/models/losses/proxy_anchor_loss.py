@@ -1,4 +1,6 @@
 """Proxy Anchor metric loss (Kim et al., CVPR 2020), docs/algorithm.md §5."""
+from typing import Optional
+
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -56,8 +58,22 @@ class ProxyAnchorLoss(nn.Module):
         self.proxies = nn.Parameter(torch.empty(num_classes, embed_dim))
         nn.init.kaiming_normal_(self.proxies, mode='fan_out')
 
-    def forward(self, z: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        """``z [B, D]`` (any order), ``labels [B]`` -> scalar loss."""
+    def forward(self,
+                z: torch.Tensor,
+                labels: torch.Tensor,
+                memory_feats: Optional[torch.Tensor] = None,
+                memory_labels: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """``z [B, D]`` (any order), ``labels [B]`` -> scalar loss.
+
+        ``memory_feats [K, D]`` / ``memory_labels [K]``: past embeddings
+        (detached; cross-batch memory, XBM, docs/algorithm.md §10) that
+        join the batch as further positives and negatives of the
+        proxies."""
+        if memory_feats is not None and memory_feats.size(0) > 0:
+            z = torch.cat([z, memory_feats.detach().to(z)])
+            labels = torch.cat(
+                [labels.reshape(-1),
+                 memory_labels.reshape(-1).to(labels)])
         dtype = torch.promote_types(
             torch.promote_types(z.dtype, self.proxies.dtype), torch.float32)
         with torch.autocast(device_type=z.device.type, enabled=False):

@@ -1,5 +1,7 @@
 """``L_syn`` for a proxy metric loss: synthetic negatives as negatives of
 their anchor's class proxy, docs/algorithm.md §7."""
+from typing import Optional
+
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -52,13 +54,23 @@ class ProxySyntheticLoss(nn.Module):
         self.loss_weight = loss_weight
         self.proxy_grad = proxy_grad
 
-    def forward(self, synthetic: torch.Tensor, labels: torch.Tensor,
-                proxies: torch.Tensor) -> torch.Tensor:
+    def forward(self,
+                synthetic: torch.Tensor,
+                labels: torch.Tensor,
+                proxies: torch.Tensor,
+                extra: Optional[torch.Tensor] = None,
+                extra_valid: Optional[torch.Tensor] = None) -> torch.Tensor:
         """Args:
             synthetic (Tensor): ``S [M, N, N, D]``.
             labels (Tensor): The batch's labels in group order, ``[B]``
                 (their first ``N`` are the class slots).
             proxies (Tensor): The metric loss's proxies ``[C, D]``.
+            extra (Tensor, optional): Further negatives made for anchor
+                ``(a, n)``, ``[M, N, K', D]`` (the memory's,
+                docs/algorithm.md §10): negatives of the proxy of ``y_n``
+                like ``S_a[n, ·]``.
+            extra_valid (Tensor, optional): ``[M, N, K']``, False leaves
+                an extra negative out.
 
         Returns:
             Tensor: scalar loss.
@@ -77,6 +89,18 @@ class ProxySyntheticLoss(nn.Module):
             # per class slot n: all its anchors' negatives, [M*N, N]
             logits = logits.permute(1, 0, 2).reshape(n_cls, -1)
             mask = off.unsqueeze(1).expand(-1, m_per, -1).reshape(n_cls, -1)
+            if extra is not None and extra.size(2) > 0:
+                cos_x = torch.einsum('ankd,nd->ank',
+                                     F.normalize(fp32(extra), dim=-1),
+                                     F.normalize(fp32(proxies[slots]), dim=-1))
+                more = self.alpha * (cos_x + self.margin)
+                valid = (
+                    torch.ones_like(more, dtype=torch.bool)
+                    if extra_valid is None else extra_valid)
+                logits = torch.cat(
+                    [logits, more.permute(1, 0, 2).reshape(n_cls, -1)], 1)
+                mask = torch.cat(
+                    [mask, valid.permute(1, 0, 2).reshape(n_cls, -1)], 1)
             loss = _log1p_sum_exp(logits.t(), mask.t()).mean()
         return self.loss_weight * loss
 

@@ -1,5 +1,7 @@
 """``L_sim``: keep synthetic negatives near their anchor, docs/algorithm.md
 §5."""
+from typing import Optional
+
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -30,16 +32,31 @@ class SimilarityLoss(nn.Module):
         self.loss_weight = loss_weight
         self.eps = eps
 
-    def forward(self, z: torch.Tensor,
-                synthetic: torch.Tensor) -> torch.Tensor:
-        """``z [B, D]`` (group order), ``S [M, N, N, D]`` -> scalar."""
+    def forward(self,
+                z: torch.Tensor,
+                synthetic: torch.Tensor,
+                extra: Optional[torch.Tensor] = None,
+                extra_valid: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """``z [B, D]`` (group order), ``S [M, N, N, D]`` -> scalar.
+
+        ``extra [M, N, K', D]``: further negatives of each anchor (the
+        memory's, docs/algorithm.md §10); the mean then runs over the
+        ``M·N·(N + K')`` entries, the masked ones (``m = n``,
+        ``extra_valid`` False) counting as zeros."""
         m_per, n_cls = synthetic.shape[:2]
         anchors = fp32(z.view(m_per, n_cls, 1, -1))
         cos = F.cosine_similarity(
             anchors, fp32(synthetic), dim=-1, eps=self.eps)
         off_diag = ~torch.eye(n_cls, dtype=torch.bool, device=z.device)
-        loss = ((1.0 - cos) * off_diag).mean()
-        return self.loss_weight * loss
+        terms = (1.0 - cos) * off_diag
+        if extra is not None and extra.size(2) > 0:
+            cos_x = F.cosine_similarity(
+                anchors, fp32(extra), dim=-1, eps=self.eps)
+            more = 1.0 - cos_x
+            if extra_valid is not None:
+                more = more * extra_valid
+            terms = torch.cat([terms, more], dim=-1)
+        return self.loss_weight * terms.mean()
 
     def extra_repr(self) -> str:
         return f'loss_weight={self.loss_weight}'

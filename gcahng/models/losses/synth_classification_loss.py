@@ -37,9 +37,17 @@ class SynthClassificationLoss(nn.Module):
     def forward(self,
                 classifier_or_logits: Union[nn.Module, Callable, torch.Tensor],
                 synthetic_or_labels: torch.Tensor,
-                labels: Optional[torch.Tensor] = None) -> torch.Tensor:
+                labels: Optional[torch.Tensor] = None,
+                extra: Optional[torch.Tensor] = None,
+                extra_labels: Optional[torch.Tensor] = None,
+                extra_valid: Optional[torch.Tensor] = None) -> torch.Tensor:
         """``(classifier, S [M, N, N, D], labels)`` or
-        ``(logits [M, N, N, C], labels)`` -> scalar loss."""
+        ``(logits [M, N, N, C], labels)`` -> scalar loss.
+
+        With a classifier, ``extra [M, N, K', D]`` are further synthetic
+        negatives (the memory's, docs/algorithm.md §10) labelled
+        ``extra_labels [M, N, K']`` (their candidates' classes); those
+        with ``extra_valid`` True join the mean."""
         if labels is None:
             if not isinstance(classifier_or_logits, torch.Tensor):
                 raise TypeError('SynthClassificationLoss(classifier, S, '
@@ -50,8 +58,21 @@ class SynthClassificationLoss(nn.Module):
         n_cls = logits.size(-2)
         slots = labels.reshape(-1)[:n_cls].long()
         target = slots.expand(logits.shape[:-1])
-        loss = F.cross_entropy(
-            fp32(logits.reshape(-1, logits.size(-1))), target.reshape(-1))
+        ce = F.cross_entropy(
+            fp32(logits.reshape(-1, logits.size(-1))),
+            target.reshape(-1),
+            reduction='none')
+        if extra is None or extra.size(2) == 0:
+            return self.loss_weight * ce.mean()
+        if extra_valid is None:
+            extra_valid = torch.ones(
+                extra.shape[:-1], dtype=torch.bool, device=extra.device)
+        more = extra[extra_valid]
+        ce_x = F.cross_entropy(
+            fp32(classifier_or_logits(more)),
+            extra_labels[extra_valid].long(),
+            reduction='sum')
+        loss = (ce.sum() + ce_x) / (ce.numel() + more.size(0))
         return self.loss_weight * loss
 
     def extra_repr(self) -> str:

@@ -88,11 +88,32 @@ class SyntheticPairLoss(nn.Module):
         eye = torch.eye(logits.size(1), dtype=torch.bool, device=logits.device)
         return (logits >= pos) & ~eye
 
-    def forward(self, z: torch.Tensor,
-                synthetic: torch.Tensor) -> torch.Tensor:
+    def extra_logits(self, z: torch.Tensor,
+                     extra: torch.Tensor) -> torch.Tensor:
+        """Logits ``⟨A_a[n], E[a, n, k]⟩`` (or their cosine form) of extra
+        negatives ``E [M, N, K', D]``, ``[M, N, K']``."""
+        m_per, n_cls = extra.shape[:2]
+        groups = z.view(m_per, n_cls, -1)
+        if self.cosine_scale is not None:
+            return self.cosine_scale * torch.einsum(
+                'and,ankd->ank', F.normalize(fp32(groups), dim=-1),
+                F.normalize(fp32(extra), dim=-1))
+        return fp32(torch.einsum('and,ankd->ank', groups, extra))
+
+    def forward(self,
+                z: torch.Tensor,
+                synthetic: torch.Tensor,
+                extra: Optional[torch.Tensor] = None,
+                extra_valid: Optional[torch.Tensor] = None) -> torch.Tensor:
         """Args:
             z (Tensor): Real embeddings ``[B, D]`` in group order.
             synthetic (Tensor): ``S [M, N, N, D]``.
+            extra (Tensor, optional): Further negatives of each anchor,
+                ``[M, N, K', D]`` (the memory's, docs/algorithm.md §10):
+                extra columns of the anchor's softmax. The L2 penalty stays
+                on the in-batch terms.
+            extra_valid (Tensor, optional): ``[M, N, K']``, False leaves
+                an extra negative out (same class as the anchor).
 
         Returns:
             Tensor: scalar loss.
@@ -102,9 +123,19 @@ class SyntheticPairLoss(nn.Module):
         if self.drop_harder_than_positive:
             logits = logits.masked_fill(
                 self.harder_than_positive(logits), float('-inf'))
+        if extra is not None and extra.size(2) > 0:
+            more = self.extra_logits(z, extra)
+            drop = torch.zeros_like(more, dtype=torch.bool)
+            if extra_valid is not None:
+                drop = ~extra_valid
+            if self.drop_harder_than_positive:
+                pos = logits.detach().diagonal(dim1=1, dim2=2).unsqueeze(-1)
+                drop = drop | (more.detach() >= pos)
+            logits = torch.cat(
+                [logits, more.masked_fill(drop, float('-inf'))], dim=-1)
         labels = torch.arange(n_cls, device=z.device).repeat(m_per)
         ce = F.cross_entropy(
-            logits.reshape(-1, n_cls), labels, reduction='none')
+            logits.reshape(m_per * n_cls, -1), labels, reduction='none')
         if self.cosine_scale is not None:
             return self.loss_weight * ce.mean()
         ce = ce.view(m_per, n_cls).mean(dim=1)

@@ -8,8 +8,10 @@ from mmpretrain.structures import DataSample
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from gcahng.registry import MODELS
-from ..utils import (GlobalBatch, convert_global_batchnorm,
-                     distributed_world_size, gather_global_batch)
+from ..utils import (EmbeddingMemory, GlobalBatch, MemorySettingError,
+                     MemoryView, convert_global_batchnorm,
+                     distributed_world_size, gather_global_batch,
+                     memory_settings)
 from ..utils.global_batch import GLOBAL_BATCH_INFO
 
 
@@ -76,6 +78,16 @@ def _read_wrapped_child_keys(module: nn.Module, state_dict: dict, prefix: str,
         del state_dict[key]
 
 
+def _drop_memory_keys(module: nn.Module, state_dict: dict, prefix: str, *args:
+                      Any) -> None:
+    """Load-state-dict pre-hook: a model without a memory reads a
+    checkpoint with one (``memory.*``, docs/algorithm.md §10) without
+    complaint, dropping the memory."""
+    if getattr(module, 'memory', None) is None:
+        for key in [k for k in state_dict if k.startswith(prefix + 'memory.')]:
+            del state_dict[key]
+
+
 @MODELS.register_module()
 class DMLRetriever(BaseModel):
     """The metric model: ``z = neck(backbone(x))`` trained by ``L_m``.
@@ -103,6 +115,12 @@ class DMLRetriever(BaseModel):
             batch's statistics, and the update equals the single-process
             one. False: every rank trains on a batch of its own (gradients
             averaged). No effect in a single process.
+        memory (dict, optional): A FIFO memory of past embeddings
+            (docs/algorithm.md §10): ``dict(size=K, start_iter=0,
+            mining=False, graph=True, topk=None, store_nodes=False)``.
+            Here (the metric model alone) only ``mining=True,
+            graph=False`` applies: ``L_m`` also sees the memory's
+            embeddings (the XBM baseline). None or ``size=0``: off.
         init_cfg (dict, optional): Initialisation config.
 
     Attributes:
@@ -120,6 +138,7 @@ class DMLRetriever(BaseModel):
                  data_preprocessor: Optional[dict] = None,
                  frozen_bn2d: bool = False,
                  global_batch: bool = True,
+                 memory: Optional[dict] = None,
                  init_cfg: Optional[Union[dict, List[dict]]] = None) -> None:
         if data_preprocessor is None:
             data_preprocessor = dict(
@@ -147,6 +166,60 @@ class DMLRetriever(BaseModel):
         if self.gathers:
             convert_global_batchnorm(self.backbone)
             convert_global_batchnorm(self.neck)
+        self._build_memory(memory)
+
+    #: whether ``model.memory.graph=True`` can be used (a graph head)
+    supports_memory_graph = False
+
+    def _build_memory(self, memory: Optional[dict]) -> None:
+        """``self.memory`` (:class:`EmbeddingMemory` or None) and
+        ``self.memory_settings`` from ``model.memory``."""
+        settings = memory_settings(memory)
+        self.memory_settings = settings
+        self.memory = None
+        self.register_load_state_dict_pre_hook(_drop_memory_keys)
+        if settings is None:
+            return
+        if not self.global_batch and distributed_world_size() > 1:
+            raise MemorySettingError(
+                'model.memory needs model.global_batch=True with several '
+                'processes (one memory of the global batch on every rank); '
+                'with model.global_batch=False set model.memory=None')
+        if settings.graph and not self.supports_memory_graph:
+            raise MemorySettingError(
+                f'model.memory.graph=True needs a graph head (GCAHNG); '
+                f'{type(self).__name__} has none. For the XBM baseline set '
+                'model.memory=dict(size=K, graph=False, mining=True)')
+        dim = self.neck.fc.out_features
+        self.memory = EmbeddingMemory(settings.size, dim, settings.store_nodes)
+
+    def memory_view(self, use: str) -> Optional[MemoryView]:
+        """The memory's entries for ``use`` (``'mining'`` or ``'graph'``):
+        None when the memory is off, not used that way, empty, or before
+        ``start_iter`` steps."""
+        settings = self.memory_settings
+        if self.memory is None or not getattr(settings, use) or \
+                len(self.memory) == 0 or \
+                int(self.memory.step) < settings.start_iter:
+            return None
+        return self.memory.view()
+
+    def mining_kwargs(self) -> dict:
+        """``L_m``'s memory arguments: the memory's embeddings and labels
+        when ``model.memory.mining`` is on (XBM), else none."""
+        view = self.memory_view('mining')
+        if view is None:
+            return {}
+        return dict(memory_feats=view.feats, memory_labels=view.labels)
+
+    def enqueue_memory(self,
+                       z: torch.Tensor,
+                       labels: torch.Tensor,
+                       nodes: Optional[torch.Tensor] = None) -> None:
+        """After a training step: the (global) batch's embeddings into the
+        memory, in global order, so that every rank holds the same."""
+        if self.memory is not None:
+            self.memory.enqueue(z, labels, nodes=nodes)
 
     @property
     def gathers(self) -> bool:
@@ -223,7 +296,10 @@ class DMLRetriever(BaseModel):
         batch, labels = self.gather_labels(labels)
         if batch is not None:  # global-batch mode: L_m on the whole batch
             z = batch.gather(z)
-        return dict(loss_metric=self.loss_metric(z, labels))
+        loss = self.loss_metric(z, labels, **self.mining_kwargs())
+        if self.training:  # the memory copies what it returned: safe now
+            self.enqueue_memory(z, labels)
+        return dict(loss_metric=loss)
 
     def predict(
             self,

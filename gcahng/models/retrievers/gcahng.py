@@ -8,8 +8,10 @@ from mmengine.optim import AmpOptimWrapper, OptimWrapper, OptimWrapperDict
 
 from gcahng.registry import MODELS
 from ..generators.base import PairGeometryLike
+from ..generators.cacai_generator import MemoryNegatives
 from ..losses.synthetic_pair_loss import SyntheticPairLoss
-from ..utils import frozen_parameters, group_layout
+from ..utils import (MemorySettingError, MemoryView, frozen_parameters,
+                     group_layout)
 from .dml_retriever import DMLRetriever, labels_of
 
 #: ``J̄`` before the first epoch has ended (docs/algorithm.md §4, §6):
@@ -43,11 +45,18 @@ class HardNegatives(NamedTuple):
         node_logits (Tensor): The graph head's ``o [B, C]``.
         losses (dict): The generator's own losses (``loss_recon`` of
             :class:`HDMLGenerator`; empty for CACAI).
+        memory (MemoryNegatives, optional): The negatives made from memory
+            candidates (docs/algorithm.md §10); None without a memory
+            graph.
+        nodes (Tensor, optional): The graph head's final node states
+            ``[B, D]`` (when the memory stores them).
     """
     synthetic: torch.Tensor
     lambdas: torch.Tensor
     node_logits: torch.Tensor
     losses: Dict[str, torch.Tensor]
+    memory: Optional[MemoryNegatives] = None
+    nodes: Optional[torch.Tensor] = None
 
 
 @MODELS.register_module()
@@ -133,6 +142,14 @@ class GCAHNG(DMLRetriever):
             graph head runs on ``z``; the authors' code). False: the head
             runs on ``sg(z)`` in the metric stage, so its node classifier
             never moves the embedding.
+        memory (dict, optional): A memory of past (global) batches,
+            docs/algorithm.md §10: ``dict(size=K, start_iter=0,
+            mining=False, graph=True, topk=None, store_nodes=False)``.
+            ``graph``: the memory entries are extra source nodes of the
+            graph head and candidates of extra synthetic negatives for
+            ``L_syn`` and ``L_gen`` (needs a generator with
+            ``supports_memory``, i.e. CACAI); ``mining``: ``L_m`` also
+            sees them (XBM). None or ``size=0``: today's model.
         gen_to_nodes (bool): ``L_gen`` (the generation stage) trains the
             whole graph head (the authors' code). False: its gradients stop
             at the edge steps (``GCLHead(node_grad=False)``), and the node
@@ -140,6 +157,7 @@ class GCAHNG(DMLRetriever):
     """
 
     SYN_GRADS = ('all', 'candidates', 'none')
+    supports_memory_graph = True
 
     def __init__(self,
                  backbone: dict,
@@ -166,6 +184,7 @@ class GCAHNG(DMLRetriever):
                  data_preprocessor: Optional[dict] = None,
                  frozen_bn2d: bool = False,
                  global_batch: bool = True,
+                 memory: Optional[dict] = None,
                  init_cfg: Optional[Union[dict, List[dict]]] = None) -> None:
         super().__init__(
             backbone=backbone,
@@ -174,6 +193,7 @@ class GCAHNG(DMLRetriever):
             data_preprocessor=data_preprocessor,
             frozen_bn2d=frozen_bn2d,
             global_batch=global_batch,
+            memory=memory,
             init_cfg=init_cfg)
         self.graph_head = MODELS.build(graph_head)
         if hng_geometry not in ('euclidean', 'cosine'):
@@ -210,6 +230,15 @@ class GCAHNG(DMLRetriever):
             if not (self.loss_cls or self.loss_sim or self.loss_div):
                 raise ValueError('GCAHNG: L_gen needs at least one of '
                                  'loss_cls, loss_sim, loss_div')
+            settings = self.memory_settings
+            if settings is not None and settings.graph and not getattr(
+                    self.generator, 'supports_memory', False):
+                raise MemorySettingError(
+                    'model.memory.graph=True needs a generator that makes '
+                    'negatives from memory candidates (CACAIGenerator); '
+                    f'{type(self.generator).__name__} cannot. Set '
+                    'model.memory=None, or graph=False, mining=True for '
+                    'memory in L_m only')
         self.register_buffer('avg_metric_loss',
                              torch.tensor(INITIAL_EPOCH_LOSS))
         self.register_buffer('avg_gen_loss', torch.tensor(INITIAL_EPOCH_LOSS))
@@ -252,7 +281,8 @@ class GCAHNG(DMLRetriever):
                        layout: Optional[Tuple[int, int]] = None,
                        geometry: Optional[PairGeometryLike] = None,
                        generator: Optional[torch.Generator] = None,
-                       update_generator: bool = True) -> HardNegatives:
+                       update_generator: bool = True,
+                       memory: Optional[MemoryView] = None) -> HardNegatives:
         """A batch's synthetic negatives at the current hardness:
         ``(o, λ) = GCL(z, y)``, ``S = G(z, λ, η)`` (docs/algorithm.md §3,
         §4; steps 1 and 4 of §6).
@@ -276,19 +306,31 @@ class GCAHNG(DMLRetriever):
                 parameters (:class:`HDMLGenerator`) runs as a fixed
                 function, its parameters frozen and outside its DDP
                 wrapper, so ``L_syn`` trains the metric model only.
+            memory (MemoryView, optional): Past embeddings (raw ``z``, as
+                the memory stores them) for the memory graph
+                (docs/algorithm.md §10): extra source nodes of the graph
+                head and extra negatives interpolated towards them.
 
         Returns:
             HardNegatives: ``S``, ``λ``, ``o`` and the generator's own
             losses.
         """
         n, m = group_layout(labels) if layout is None else layout
-        node_logits, lambdas = self.graph_head(
+        if memory is not None:
+            memory = memory.map_feats(self.hng_view)
+        head_out = self.graph_head(
             z if update_generator or self.gce_to_metric else z.detach(),
             labels,
             lambda_grad=update_generator,
-            node_grad=self.gen_to_nodes or not update_generator)
+            node_grad=self.gen_to_nodes or not update_generator,
+            **self._memory_head_kwargs(memory))
+        node_logits, lambdas = head_out[:2]
+        nodes = head_out[2] if len(head_out) > 2 else None
         if not update_generator:
             lambdas = lambdas.detach()
+        all_lambdas = lambdas
+        if memory is not None:  # the in-batch part, [B, B, D]
+            lambdas = lambdas[:, :z.size(0)].contiguous()
         module = self.generator
         kwargs = {} if geometry is None else dict(geometry=geometry)
         frozen = nullcontext()
@@ -300,8 +342,23 @@ class GCAHNG(DMLRetriever):
         with frozen:
             out = module(z, lambdas, self._hardness_tensor(), n, m, generator,
                          **kwargs)
+            extra = None
+            if memory is not None:
+                extra = getattr(module, 'module', module).memory_negatives(
+                    z, labels, memory.feats, memory.labels, all_lambdas,
+                    self._hardness_tensor(), n, m, self.memory_settings.topk,
+                    kwargs.get('anchor_grad', True))
         synthetic, losses = out if isinstance(out, tuple) else (out, {})
-        return HardNegatives(synthetic, lambdas, node_logits, losses)
+        return HardNegatives(synthetic, all_lambdas, node_logits, losses,
+                             extra, nodes)
+
+    def _memory_head_kwargs(self, memory: Optional[MemoryView]) -> dict:
+        """The graph head's memory arguments: none without a memory (the
+        call of today's model), else the view (in the head's geometry,
+        None when empty) and whether the node states are wanted."""
+        if self.memory is None:
+            return {}
+        return dict(memory=memory, return_nodes=self.memory.store_nodes)
 
     def _pair_geometry(self, z: torch.Tensor, n: int,
                        m: int) -> Optional[PairGeometryLike]:
@@ -312,36 +369,59 @@ class GCAHNG(DMLRetriever):
         module = getattr(self.generator, 'module', self.generator)  # DDP
         return module.pair_geometry(z, n, m)
 
-    def synthetic_loss(self, z: torch.Tensor, labels: torch.Tensor,
-                       synthetic: torch.Tensor) -> torch.Tensor:
+    def synthetic_loss(
+            self,
+            z: torch.Tensor,
+            labels: torch.Tensor,
+            synthetic: torch.Tensor,
+            memory: Optional[MemoryNegatives] = None) -> torch.Tensor:
         """``L_syn`` of the metric stage (before its weight ``1 - ω``):
         :class:`SyntheticPairLoss` on the anchors and ``S``, or a loss with
         ``needs_proxies`` (:class:`ProxySyntheticLoss`) on ``S``, the
         labels and the metric loss's proxies; ``sg(S)`` with
-        ``syn_grad='none'``."""
+        ``syn_grad='none'``. ``memory``: the memory's negatives, extra
+        (masked) negatives of each anchor (docs/algorithm.md §10)."""
         if self.syn_grad == 'none':
             synthetic = synthetic.detach()
+        extra = {}
+        if memory is not None:
+            extra = dict(
+                extra=memory.synthetic.detach()
+                if self.syn_grad == 'none' else memory.synthetic,
+                extra_valid=memory.valid)
         if getattr(self.loss_syn, 'needs_proxies', False):
             # under DDP ``loss_metric`` is wrapped; its proxies (whose
             # gradient DDP reduces once, summed over both uses) are the
             # wrapped module's
             metric = getattr(self.loss_metric, 'module', self.loss_metric)
-            return self.loss_syn(synthetic, labels, metric.proxies)
-        return self.loss_syn(z, synthetic)
+            return self.loss_syn(synthetic, labels, metric.proxies, **extra)
+        return self.loss_syn(z, synthetic, **extra)
 
-    def loss_gen(self, z: torch.Tensor, labels: torch.Tensor,
-                 synthetic: torch.Tensor,
-                 lambdas: torch.Tensor) -> Dict[str, torch.Tensor]:
+    def loss_gen(
+            self,
+            z: torch.Tensor,
+            labels: torch.Tensor,
+            synthetic: torch.Tensor,
+            lambdas: torch.Tensor,
+            memory: Optional[MemoryNegatives] = None
+    ) -> Dict[str, torch.Tensor]:
         """The stage-4 terms ``L_cls``, ``L_sim``, ``L_div``
         (docs/algorithm.md §5), each already multiplied by ``0.5`` so that
-        they sum to ``L_gen``."""
+        they sum to ``L_gen``. With a memory graph (docs/algorithm.md §10)
+        ``L_cls`` and ``L_sim`` also cover the memory's negatives
+        (``memory``) and ``L_div`` the batch-memory ``λ`` (``lambdas`` is
+        then ``[B, B + K, D]``)."""
         n = synthetic.size(1)
         losses = {}
+        extra = {} if memory is None else dict(
+            extra=memory.synthetic, extra_valid=memory.valid)
         if self.loss_cls is not None:
-            losses['loss_cls'] = self.loss_cls(self.classifier, synthetic,
-                                               labels[:n])
+            losses['loss_cls'] = self.loss_cls(
+                self.classifier, synthetic, labels[:n],
+                **({} if memory is None else dict(
+                    extra_labels=memory.labels, **extra)))
         if self.loss_sim is not None:
-            losses['loss_sim'] = self.loss_sim(z, synthetic)
+            losses['loss_sim'] = self.loss_sim(z, synthetic, **extra)
         if self.loss_div is not None:
             losses['loss_div'] = self.loss_div(lambdas)
         return {k: self.loss_gen_weight * v for k, v in losses.items()}
@@ -349,7 +429,20 @@ class GCAHNG(DMLRetriever):
     def train_step(self, data: Union[dict, tuple, list],
                    optim_wrapper: OptimWrapperDict) -> Dict[str, torch.Tensor]:
         """One iteration (docs/algorithm.md §6); returns the log
-        variables."""
+        variables. With a memory (docs/algorithm.md §10) the step's
+        (global) batch is enqueued at its end."""
+        self._memory_pending = None
+        log_vars = self._train_step(data, optim_wrapper)
+        if self._memory_pending is not None:
+            self.enqueue_memory(*self._memory_pending)
+            self._memory_pending = None
+            log_vars['memory_entries'] = self.memory.count.detach().float()
+        return log_vars
+
+    def _train_step(
+            self, data: Union[dict, tuple, list],
+            optim_wrapper: OptimWrapperDict) -> Dict[str, torch.Tensor]:
+        """The body of :meth:`train_step`."""
         data = self.data_preprocessor(data, True)
         inputs, data_samples = data['inputs'], data['data_samples']
         ow_metric, ow_graph = optim_wrapper['metric'], optim_wrapper['graph']
@@ -366,6 +459,10 @@ class GCAHNG(DMLRetriever):
             group_layout(labels) if batch is None else
             (batch.num_classes, batch.num_per_class))
 
+        # the memory as it was before this step (docs/algorithm.md §10)
+        mem_graph = self.memory_view('graph')
+        mining = self.mining_kwargs()
+
         # Step 2, the metric stage: metric model and graph head on the
         # real batch.
         with ow_metric.optim_context(self):
@@ -379,21 +476,31 @@ class GCAHNG(DMLRetriever):
             if self.generate:
                 geometry = self._pair_geometry(z, n, m)
                 negatives = self.hard_negatives(
-                    z, labels, (n, m), geometry, update_generator=False)
+                    z,
+                    labels, (n, m),
+                    geometry,
+                    update_generator=False,
+                    memory=mem_graph)
                 node_logits = negatives.node_logits
                 synthetic = negatives.synthetic
             else:
-                node_logits, _ = self.graph_head(
+                head_out = self.graph_head(
                     z if self.gce_to_metric else z.detach(),
                     labels,
-                    lambda_grad=False)
+                    lambda_grad=False,
+                    **self._memory_head_kwargs(
+                        None if mem_graph is
+                        None else mem_graph.map_feats(self.hng_view)))
+                node_logits = head_out[0]
+                nodes = head_out[2] if len(head_out) > 2 else None
             stage2 = dict(
-                loss_metric=self.loss_metric(z_metric, labels),
+                loss_metric=self.loss_metric(z_metric, labels, **mining),
                 loss_gce=self.loss_gce_weight *
                 F.cross_entropy(node_logits.float(), labels))
             if self.generate:
                 stage2['loss_syn'] = self._syn_weight_tensor() * \
-                    self.synthetic_loss(z, labels, synthetic)
+                    self.synthetic_loss(z, labels, synthetic,
+                                        negatives.memory)
         backward_shared(sum(stage2.values()), [ow_metric, ow_graph])
         for ow in (ow_metric, ow_graph):
             ow.step()
@@ -405,6 +512,10 @@ class GCAHNG(DMLRetriever):
         if self.generate:
             log_vars['syn_harder_than_pos'] = harder_than_positive_share(
                 z.detach(), synthetic.detach())
+        if self.memory is not None:  # enqueued after the step
+            self._memory_pending = (z_metric.detach(), labels)
+            if self.memory.store_nodes and not self.generate:
+                self._memory_pending += (nodes.detach(), )
         if not self.generate:
             return log_vars
 
@@ -423,14 +534,21 @@ class GCAHNG(DMLRetriever):
         ow_gen = optim_wrapper['gen'] if 'gen' in optim_wrapper else ow_graph
         with ow_gen.optim_context(self):
             negatives = self.hard_negatives(
-                z_real, labels, (n, m),
-                None if geometry is None else geometry.detach())
+                z_real,
+                labels, (n, m),
+                None if geometry is None else geometry.detach(),
+                memory=mem_graph)
             lambdas = negatives.lambdas
-            gen = self.loss_gen(z_real, labels, negatives.synthetic, lambdas)
+            gen = self.loss_gen(z_real, labels, negatives.synthetic, lambdas,
+                                negatives.memory)
             gen.update(negatives.losses)
             loss_gen = sum(gen.values())
         ow_gen.update_params(loss_gen)  # also zeroes the head's gradients
         ow_cls.zero_grad()
+        if self.memory is not None and self.memory.store_nodes:
+            # the node states of the generation stage's (updated) head
+            self._memory_pending = (z_metric.detach(), labels,
+                                    negatives.nodes.detach())
 
         log_vars.update({k: v.detach() for k, v in gen.items()})
         log_vars.update(

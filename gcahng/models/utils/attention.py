@@ -42,13 +42,19 @@ class MaskedMultiHeadAttention(nn.Module):
             nn.init.xavier_uniform_(layer.weight)
             nn.init.zeros_(layer.bias)
 
-    def attention_weights(self, h: torch.Tensor,
-                          mask: torch.Tensor) -> torch.Tensor:
+    def attention_weights(
+            self,
+            h: torch.Tensor,
+            mask: torch.Tensor,
+            sources: Optional[torch.Tensor] = None) -> torch.Tensor:
         """``a`` of shape ``[H, B_target, B_source]``; ``mask[j, i]`` True
-        removes source ``i`` from target ``j``."""
+        removes source ``i`` from target ``j``. ``sources [S, D]``: the
+        source nodes when they are not the targets ``h`` (the batch and
+        the memory, docs/algorithm.md §10); ``mask`` is then ``[B, S]``."""
         b = h.size(0)
+        src = h if sources is None else sources
         q = self.q_linear(h).view(b, self.num_heads, self.head_dim)
-        k = self.k_linear(h).view(b, self.num_heads, self.head_dim)
+        k = self.k_linear(src).view(src.size(0), self.num_heads, self.head_dim)
         scores = torch.einsum('jhc,ihc->hji', q, k) / math.sqrt(self.head_dim)
         scores = scores.masked_fill(mask, float('-inf'))
         # implicit zero logit: softmax over [s, 0], drop the extra column
@@ -56,11 +62,17 @@ class MaskedMultiHeadAttention(nn.Module):
             [scores, scores.new_zeros(self.num_heads, b, 1)], dim=-1)
         return scores.softmax(dim=-1)[..., :-1]
 
-    def forward(self, h: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        """``h [B, D]``, ``mask [B, B]`` (bool) -> ``u [B, D]``."""
+    def forward(self,
+                h: torch.Tensor,
+                mask: torch.Tensor,
+                sources: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """``h [B, D]``, ``mask [B, B]`` (bool) -> ``u [B, D]``; with
+        ``sources [S, D]`` the targets ``h`` attend over those (``mask
+        [B, S]``)."""
         b = h.size(0)
-        attn = self.attention_weights(h, mask)
-        v = self.v_linear(h).view(b, self.num_heads, self.head_dim)
+        attn = self.attention_weights(h, mask, sources)
+        src = h if sources is None else sources
+        v = self.v_linear(src).view(src.size(0), self.num_heads, self.head_dim)
         out = torch.einsum('hji,ihc->jhc', attn, v).reshape(b, self.embed_dim)
         return self.out(out)
 

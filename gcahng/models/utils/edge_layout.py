@@ -178,5 +178,91 @@ class EdgeLayout:
                                      factor)
         return out.to(e.dtype)
 
+    def edge_stats(self, e: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+        """Mean and biased variance per channel (float32 or wider) of the
+        ``B²`` ordered edges, from the edges of this layout: the batch
+        statistics :meth:`batch_norm` normalises with in training."""
+        x = e if e.dtype in (torch.float32, torch.float64) else e.float()
+        n = self.b * self.b
+        with torch.autocast(device_type=x.device.type, enabled=False):
+            if not self.symmetric:
+                return x.mean(0), x.var(0, unbiased=False)
+            weight = self.multiplicity.to(x.dtype)
+            mean = (weight @ x).view(-1) / n
+            var = (weight @ (x - mean).square()).view(-1) / n
+        return mean, var
 
-__all__ = ['EdgeLayout', 'correlation_edges', 'unit_centred']
+
+class BipartiteLayout:
+    """The memory edges of the GCL head (docs/algorithm.md §10): every
+    (batch node ``i``, memory node ``k``) pair, edge ``i·K + k``, for
+    ``B`` batch and ``K`` memory nodes. Nodes are indexed ``[0, B)`` for
+    the batch and ``[B, B + K)`` for the memory, so that
+    :class:`~gcahng.models.utils.PairAttention` runs on these edges
+    unchanged, with the node tensor ``cat(h_batch, h_memory)``.
+
+    Args:
+        b (int): ``B``.
+        k (int): ``K``.
+    """
+    symmetric = False
+
+    def __init__(self, b: int, k: int) -> None:
+        self.b = b
+        self.k = k
+        self.num_edges = b * k
+
+    def init_edges(self, unit: torch.Tensor,
+                   unit_memory: torch.Tensor) -> torch.Tensor:
+        """``e⁰_ik = ũ_i ⊙ ũ_k`` ``[B·K, D]`` from the unit-centred batch
+        ``[B, D]`` and memory ``[K, D]`` embeddings."""
+        return (unit.unsqueeze(1) * unit_memory.unsqueeze(0)).reshape(
+            self.num_edges, -1)
+
+    def node_sum(self, f: torch.Tensor) -> torch.Tensor:
+        """``m_i = Σ_k f_ik`` ``[B, D]``."""
+        return f.view(self.b, self.k, -1).sum(dim=1)
+
+    def endpoint_scores(self, q: torch.Tensor,
+                        k: torch.Tensor) -> torch.Tensor:
+        """``[⟨q_ik, k_i⟩, ⟨q_ik, k_k⟩]`` ``[B·K, 2]`` (``k [B+K, D]``)."""
+        q = q.view(self.b, self.k, -1)
+        first = (q * k[:self.b].unsqueeze(1)).sum(-1, keepdim=True)
+        second = (q * k[self.b:].unsqueeze(0)).sum(-1, keepdim=True)
+        return torch.cat([first, second], dim=-1).view(self.num_edges, 2)
+
+    def endpoint_mix(self, w: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+        """``w_ik[0]·v_i + w_ik[1]·v_k`` ``[B·K, D]`` (``v [B+K, D]``)."""
+        w = w.view(self.b, self.k, 2)
+        out = (
+            w[..., :1] * v[:self.b].unsqueeze(1) +
+            w[..., 1:] * v[self.b:].unsqueeze(0))
+        return out.view(self.num_edges, -1)
+
+    def full(self, e: torch.Tensor) -> torch.Tensor:
+        """``[B·K, D]`` as ``[B, K, D]``."""
+        return e.view(self.b, self.k, -1)
+
+
+def batch_norm_with(
+        bn: nn.BatchNorm1d, x: torch.Tensor,
+        stats: Optional[Tuple[torch.Tensor, torch.Tensor]]) -> torch.Tensor:
+    """``bn`` applied to ``x`` with given batch statistics ``(mean, var)``
+    (training), or its running statistics (eval mode, or ``stats`` None):
+    the memory edges are normalised like the batch edges, never with
+    statistics of their own (docs/algorithm.md §10)."""
+    if stats is None or not (bn.training or bn.running_mean is None):
+        mean, var = bn.running_mean, bn.running_var
+    else:
+        mean, var = stats
+    xf = x if x.dtype in (torch.float32, torch.float64) else x.float()
+    out = (xf - mean.to(xf)) * torch.rsqrt(var.to(xf) + bn.eps)
+    if bn.affine:
+        out = out * bn.weight + bn.bias
+    return out.to(x.dtype)
+
+
+__all__ = [
+    'BipartiteLayout', 'EdgeLayout', 'batch_norm_with', 'correlation_edges',
+    'unit_centred'
+]

@@ -4,14 +4,26 @@ Module names mirror the authors' implementation (``node_model.layers``,
 ``edge_model``), so that released checkpoints load into
 :class:`~gcahng.models.heads.GCLHead`.
 """
-from typing import Optional
+from typing import NamedTuple, Optional
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
 from .attention import MaskedMultiHeadAttention, PairAttention
-from .edge_layout import EdgeLayout
+from .edge_layout import BipartiteLayout, EdgeLayout
+
+
+class MemoryGraph(NamedTuple):
+    """The memory part of the GCL graph (docs/algorithm.md §10): memory
+    nodes ``h [K, D]`` (sources only, never updated), the batch × memory
+    edges ``e [B·K, D]`` on ``layout``, and ``mask [B, K]`` (True where
+    memory entry ``k`` has batch node ``i``'s class: not a source of
+    ``i``)."""
+    h: torch.Tensor
+    e: torch.Tensor
+    mask: torch.Tensor
+    layout: BipartiteLayout
 
 
 def _gelu_layer_norm(dim: int) -> nn.Sequential:
@@ -63,18 +75,28 @@ class NodeLayer(nn.Module):
                 e: torch.Tensor,
                 mask: torch.Tensor,
                 layout: EdgeLayout,
-                e_half: Optional[torch.Tensor] = None) -> torch.Tensor:
+                e_half: Optional[torch.Tensor] = None,
+                memory: Optional[MemoryGraph] = None) -> torch.Tensor:
         """``h [B, D]``, ``e [E, D]`` on the edges of ``layout``,
         ``mask [B, B]`` -> ``h [B, D]``. ``e_half``: the ``i ≤ j`` half of
         ``e`` when ``e`` is symmetric (the edge-to-node map then runs once
-        per unordered pair)."""
-        h = self.norm(h + self.att(h, mask))
+        per unordered pair). ``memory``: memory nodes and edges; the batch
+        nodes then attend over batch and memory, and the edge-to-node sum
+        runs over both (docs/algorithm.md §10)."""
+        if memory is None:
+            h = self.norm(h + self.att(h, mask))
+        else:
+            h = self.norm(h + self.att(h, torch.cat([mask, memory.mask], 1),
+                                       torch.cat([h, memory.h])))
         if self.with_edge_to_node:
             norm = self.norm if self.share_norm else self.norm_e2n
             if e_half is not None:
                 m = layout.half_sum(F.gelu(self.edge_to_node(e_half)))
             else:
                 m = layout.node_sum(F.gelu(self.edge_to_node(e)))
+            if memory is not None:
+                m = m + memory.layout.node_sum(
+                    F.gelu(self.edge_to_node(memory.e)))
             h = norm(h + m)
         norm = self.norm if self.share_norm else self.norm_ffn
         return norm(h + self.linear2(F.gelu(self.linear1(h))))
@@ -92,9 +114,10 @@ class NodeModel(nn.Module):
                 e: torch.Tensor,
                 mask: torch.Tensor,
                 layout: EdgeLayout,
-                e_half: Optional[torch.Tensor] = None) -> torch.Tensor:
+                e_half: Optional[torch.Tensor] = None,
+                memory: Optional[MemoryGraph] = None) -> torch.Tensor:
         for layer in self.layers:
-            h = layer(h, e, mask, layout, e_half)
+            h = layer(h, e, mask, layout, e_half, memory)
         return h
 
 
@@ -138,4 +161,4 @@ class EdgeModel(nn.Module):
         return norm(e + self.linear(e))
 
 
-__all__ = ['EdgeModel', 'NodeLayer', 'NodeModel']
+__all__ = ['EdgeModel', 'MemoryGraph', 'NodeLayer', 'NodeModel']

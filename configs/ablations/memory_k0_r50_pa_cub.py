@@ -1,0 +1,6 @@
+# Memory graph ablation (docs/algorithm.md §10), R512 / Proxy Anchor (PA) /
+# CUB: configs/gcahng/r50_pa_cub.py with K = 0: no memory, the model of
+# configs/gcahng (a check that the switch changes nothing).
+_base_ = ['../gcahng/r50_pa_cub.py']
+
+model = dict(memory=dict(size=0))

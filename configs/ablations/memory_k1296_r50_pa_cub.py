@@ -1,0 +1,5 @@
+# Memory graph ablation (docs/algorithm.md §10), R512 / Proxy Anchor (PA) /
+# CUB: configs/gcahng/r50_pa_cub.py with K = 16B = 1296.
+_base_ = ['../gcahng/r50_pa_cub.py']
+
+model = dict(memory=dict(size=1296))

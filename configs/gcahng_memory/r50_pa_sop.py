@@ -1,0 +1,9 @@
+# GCA-HNG with a memory graph (docs/algorithm.md §10, beyond the paper):
+# configs/gcahng/r50_pa_sop.py (R512, Proxy Anchor (PA), SOP) whose
+# graph head also sees the last K = 4B = 320 embeddings of past batches and
+# generates extra negatives from them. K = 4B is the middle of the ablation
+# (configs/ablations/memory_k*), not a recommendation: no learning run has
+# been made with it yet.
+_base_ = ['../gcahng/r50_pa_sop.py']
+
+model = dict(memory=dict(size=320))
