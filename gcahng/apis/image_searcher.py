@@ -14,9 +14,7 @@ import numpy as np
 import torch
 from mmengine.config import Config
 from mmengine.dataset import Compose, pseudo_collate
-from mmengine.logging import print_log
 from mmengine.registry import init_default_scope
-from mmengine.runner.checkpoint import load_state_dict
 from mmengine.utils import ProgressBar
 from torch.utils.data import DataLoader, Dataset
 
@@ -24,9 +22,8 @@ from gcahng.datasets.csv_dataset import find_images, folder_class
 from gcahng.datasets.utils import image_problem
 from gcahng.evaluation.rerankers import BaseReranker, build_reranker
 from gcahng.registry import MODELS
-from gcahng.utils import UserError, safe_torch_load
-from gcahng.utils.checkpoint_fit import (check_state_fits, describe_modules,
-                                         split_inference_state, state_dict_of)
+from gcahng.utils import UserError
+from gcahng.utils.checkpoint_fit import INFERENCE_PREFIXES, load_checkpoint
 from .embedding_model import EmbeddingModel
 from .gallery_index import GalleryIndex
 from .inference_pipeline import LOADING_STEPS, inference_pipeline
@@ -151,7 +148,7 @@ class ImageSearcher:
     ``tools/model_converters/gcahng_official_to_mmengine.py``), read once
     with the weights-only unpickler. Only the backbone and the neck are
     loaded, and they must fit the config's model strictly
-    (:func:`gcahng.utils.checkpoint_fit.check_state_fits`); the other
+    (:func:`gcahng.utils.checkpoint_fit.load_checkpoint`); the other
     modules of the checkpoint (the training-only graph head, classifier,
     generator, proxies, whose shapes follow the training classes) are
     skipped, in one logged line, so a checkpoint serves any config of its
@@ -239,21 +236,14 @@ class ImageSearcher:
     def _load(self, checkpoint: str, strict: bool) -> None:
         """Load the backbone and neck of ``checkpoint`` (strictly unless
         ``strict=False``); say in one line what is skipped."""
-        if not osp.isfile(checkpoint):
-            raise FileNotFoundError(f'no checkpoint file at {checkpoint}')
-        state, skipped = split_inference_state(
-            state_dict_of(safe_torch_load(checkpoint, map_location='cpu')))
-        if strict:
-            check_state_fits(self.embedder, state,
-                             f'{checkpoint} (its backbone and neck)',
-                             NON_STRICT, ())
-        load_state_dict(self.embedder, state, strict=False, logger='silent')
-        if skipped:
-            print_log(
-                f'{checkpoint}: loaded the backbone and neck; skipped '
-                f'{len(skipped)} tensors that search and export do not use '
-                f'({describe_modules(list(skipped))})',
-                logger='current')
+        load_checkpoint(
+            self.embedder,
+            checkpoint,
+            strict=strict,
+            prefixes=INFERENCE_PREFIXES,
+            optional_prefixes=(),
+            allow_flag=NON_STRICT,
+            source=f'{checkpoint} (its backbone and neck)')
 
     # ------------------------------------------------------------------
     # the model

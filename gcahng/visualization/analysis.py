@@ -21,18 +21,14 @@ from mmengine.dataset import pseudo_collate
 from mmengine.registry import init_default_scope
 from mmengine.utils import ProgressBar
 
-from gcahng.utils import UserError, safe_torch_load
-from gcahng.utils.checkpoint_fit import checkpoint_mismatch, state_dict_of
+from gcahng.utils import UserError
+from gcahng.utils.checkpoint_fit import load_checkpoint
 
 
 class AnalysisError(UserError, RuntimeError):
     """A problem an analysis tool reports in one line, without a stack
     trace: a missing file, a bad argument, a checkpoint that does not match
     its config."""
-
-
-class CheckpointMismatchError(AnalysisError):
-    """The checkpoint's weights do not fit the model its config builds."""
 
 
 # ----------------------------------------------------------------------
@@ -76,67 +72,28 @@ def pick_device(device: Optional[str] = None) -> torch.device:
     return torch.device(device)
 
 
-def _listing(keys: Sequence[str], limit: int = 8) -> str:
-    shown = ', '.join(keys[:limit])
-    more = f' (and {len(keys) - limit} more)' if len(keys) > limit else ''
-    return shown + more
-
-
-def load_checkpoint_strict(model: torch.nn.Module,
-                           checkpoint: str,
-                           config_path: str = 'the config') -> dict:
-    """Load ``checkpoint`` into ``model`` (weights-only unpickler);
-    every tensor must match.
-
-    Returns:
-        dict: The checkpoint's ``meta`` (empty if it has none).
-
-    Raises:
-        AnalysisError: if the file is missing or holds no state dict.
-        UnsafeCheckpointError: if it holds objects the weights-only
-            unpickler refuses.
-        CheckpointMismatchError: on missing or unexpected keys or shape
-            mismatches, naming them and the likely cause.
-    """
-    if not osp.isfile(checkpoint):
-        raise AnalysisError(f'no checkpoint file at {checkpoint}')
-    ckpt = safe_torch_load(checkpoint, map_location='cpu')
-    if not isinstance(ckpt, dict):
-        raise AnalysisError(f'{checkpoint} holds no state dict')
-    state = state_dict_of(ckpt)
-    missing, unexpected, shapes = checkpoint_mismatch(model, state, ())
-    if missing or unexpected or shapes:
-        problems = []
-        if missing:
-            problems.append(f'{len(missing)} weights the model needs are '
-                            f'missing: {_listing(missing)}')
-        if unexpected:
-            problems.append(f'{len(unexpected)} weights the model does not '
-                            f'have: {_listing(unexpected)}')
-        if shapes:
-            problems.append(f'{len(shapes)} shapes differ: '
-                            f'{_listing(shapes, 4)}')
-        raise CheckpointMismatchError(
-            f'checkpoint {checkpoint} does not match the model of '
-            f'{config_path} ({type(model).__name__}): ' + '; '.join(problems) +
-            '. Pass the config the checkpoint was trained with (a GCA-HNG '
-            'checkpoint has graph_head.* weights, a baseline has none).')
-    model.load_state_dict(state, strict=True)
-    meta = ckpt.get('meta', {})
-    return meta if isinstance(meta, dict) else {}
-
-
 def build_model(cfg: Config,
                 checkpoint: Optional[str] = None,
                 device: Optional[Union[str, torch.device]] = None,
                 config_path: str = 'the config') -> torch.nn.Module:
     """Build ``cfg.model``, load ``checkpoint`` (or run ``init_weights``
-    without one), move it to ``device`` and switch it to eval mode."""
+    without one), move it to ``device`` and switch it to eval mode.
+
+    The checkpoint must fit every tensor of the model
+    (:func:`gcahng.utils.checkpoint_fit.load_checkpoint`; a mismatch raises
+    :class:`gcahng.utils.CheckpointMismatchError`)."""
     from gcahng.registry import MODELS
     init_default_scope(cfg.get('default_scope', 'gcahng'))
     model = MODELS.build(copy.deepcopy(cfg.model))
     if checkpoint is not None:
-        load_checkpoint_strict(model, checkpoint, config_path)
+        load_checkpoint(
+            model,
+            checkpoint,
+            optional_prefixes=(),
+            allow_flag=None,
+            source=f'{checkpoint} ({type(model).__name__} of {config_path})',
+            hint='Pass the config the checkpoint was trained with (a GCA-HNG '
+            'checkpoint has graph_head.* weights, a baseline has none).')
     elif hasattr(model, 'init_weights'):
         model.init_weights()
     device = pick_device(device) if not isinstance(device,
@@ -291,9 +248,8 @@ def write_csv(path: str,
 
 
 __all__ = [
-    'AnalysisError', 'CheckpointMismatchError', 'load_config',
-    'default_out_dir', 'pick_device', 'load_checkpoint_strict', 'build_model',
-    'build_dataset', 'build_dataloader', 'dataset_labels', 'query_mask',
-    'class_names', 'run_batches', 'extract_embeddings', 'write_json',
-    'write_csv'
+    'AnalysisError', 'load_config', 'default_out_dir', 'pick_device',
+    'build_model', 'build_dataset', 'build_dataloader', 'dataset_labels',
+    'query_mask', 'class_names', 'run_batches', 'extract_embeddings',
+    'write_json', 'write_csv'
 ]

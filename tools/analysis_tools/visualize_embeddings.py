@@ -345,29 +345,26 @@ def plot_batch(args, cfg, model, out_dir: str, summary: dict) -> None:
 def main(argv: Optional[Sequence[str]] = None) -> dict:
     """Run the tool; returns the summary it writes to ``summary.json``."""
     args = parse_args(argv)
-    try:
-        cfg = ana.load_config(args.config, args.cfg_options)
-        out_dir = args.out_dir or ana.default_out_dir(cfg, args.config, TOOL,
-                                                      args.work_dir)
-        model = ana.build_model(cfg, args.checkpoint, args.device, args.config)
-        summary = dict(
-            config=args.config,
-            checkpoint=args.checkpoint,
-            model=type(model).__name__,
-            normalized=not args.no_normalize)
-        plot_test(args, cfg, model, out_dir, summary)
-        if args.no_batch:
-            pass
-        elif is_generator_model(model):
-            plot_batch(args, cfg, model, out_dir, summary)
-        else:
-            summary['note'] = (
-                f'{type(model).__name__} checkpoint without a graph head / '
-                'CACAI generator: only the test-embedding plot is made')
-            print(summary['note'])
-        ana.write_json(osp.join(out_dir, 'summary.json'), summary)
-    except ana.AnalysisError as err:
-        raise SystemExit(f'{TOOL}.py: error: {err}') from None
+    cfg = ana.load_config(args.config, args.cfg_options)
+    out_dir = args.out_dir or ana.default_out_dir(cfg, args.config, TOOL,
+                                                  args.work_dir)
+    model = ana.build_model(cfg, args.checkpoint, args.device, args.config)
+    summary = dict(
+        config=args.config,
+        checkpoint=args.checkpoint,
+        model=type(model).__name__,
+        normalized=not args.no_normalize)
+    plot_test(args, cfg, model, out_dir, summary)
+    if args.no_batch:
+        pass
+    elif is_generator_model(model):
+        plot_batch(args, cfg, model, out_dir, summary)
+    else:
+        summary['note'] = (
+            f'{type(model).__name__} checkpoint without a graph head / '
+            'CACAI generator: only the test-embedding plot is made')
+        print(summary['note'])
+    ana.write_json(osp.join(out_dir, 'summary.json'), summary)
     print(f'Results written to {out_dir}')
     summary['out_dir'] = out_dir
     return summary
