@@ -19,7 +19,7 @@ from mmengine.utils import ProgressBar
 from torch.utils.data import DataLoader, Dataset
 
 from gcahng.datasets.csv_dataset import find_images, folder_class
-from gcahng.datasets.utils import image_problem
+from gcahng.datasets.image_checks import image_problem
 from gcahng.evaluation.rerankers import BaseReranker, build_reranker
 from gcahng.registry import MODELS
 from gcahng.utils import UserError
