@@ -14,16 +14,15 @@ import numpy as np
 import torch
 from mmengine.config import Config
 from mmengine.dataset import Compose, pseudo_collate
-from mmengine.registry import init_default_scope
 from mmengine.utils import ProgressBar
 from torch.utils.data import DataLoader, Dataset
 
 from gcahng.datasets.csv_dataset import find_images, folder_class
 from gcahng.datasets.image_checks import image_problem
 from gcahng.evaluation.rerankers import BaseReranker, build_reranker
-from gcahng.registry import MODELS
 from gcahng.utils import UserError
 from gcahng.utils.checkpoint_fit import INFERENCE_PREFIXES, load_checkpoint
+from .builders import build_model, load_config
 from .embedding_model import EmbeddingModel
 from .gallery_index import GalleryIndex
 from .inference_pipeline import LOADING_STEPS, inference_pipeline
@@ -201,11 +200,7 @@ class ImageSearcher:
                  strict: bool = True,
                  progress: bool = True,
                  rerank: Union[None, str, dict, BaseReranker] = None) -> None:
-        cfg = config if isinstance(config, Config) else Config.fromfile(config)
-        cfg = copy.deepcopy(cfg)
-        if cfg_options:
-            cfg.merge_from_dict(cfg_options)
-        init_default_scope(cfg.get('default_scope', 'gcahng'))
+        cfg = load_config(config, cfg_options)
         self.cfg = cfg
         self.config_name = config if isinstance(config, str) else \
             cfg.filename
@@ -213,13 +208,14 @@ class ImageSearcher:
         self.device = torch.device(
             device or ('cuda' if torch.cuda.is_available() else 'cpu'))
         self.pipeline = inference_pipeline(cfg, str(self.config_name))
-        self.model = MODELS.build(copy.deepcopy(cfg.model))
+        self.model = build_model(
+            cfg,
+            device=self.device,
+            config_path=str(self.config_name),
+            init_weights=checkpoint is None)
         self.embedder = EmbeddingModel(self.model)
         if checkpoint is not None:
             self._load(checkpoint, strict)
-        elif hasattr(self.model, 'init_weights'):
-            self.model.init_weights()
-        self.model.to(self.device).eval()
         self.embedder.eval()
         self.rerank = build_reranker(rerank)
         loader = cfg.get('test_dataloader') or {}

@@ -19,9 +19,9 @@ from mmengine.runner import Runner
 from PIL import Image
 
 import gcahng  # noqa: F401
+from gcahng.apis import builders as analysis
 from gcahng.evaluation import per_query_retrieval, retrieval_metrics
 from gcahng.utils import CheckpointMismatchError
-from gcahng.visualization import analysis
 from gcahng.visualization.figures import to_rgb_uint8
 
 TOOLS = {
@@ -325,7 +325,7 @@ def test_collect_results(run, tmp_path):
 
 def test_clear_errors(run, tmp_path):
     vr = TOOLS['visualize_retrieval']
-    with pytest.raises(CheckpointMismatchError, match='does not fit the model'):
+    with pytest.raises(CheckpointMismatchError, match='does not fit'):
         vr.main([run['cfg_b'], run['ckpt_g'], '--out-dir', str(tmp_path)])
     with pytest.raises(CheckpointMismatchError, match='missing'):
         vr.main([run['cfg_g'], run['ckpt_b'], '--out-dir', str(tmp_path)])

@@ -41,8 +41,9 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import numpy as np
 import yaml
 
+from gcahng.apis.builders import AnalysisError
 from gcahng.utils import run_tool
-from gcahng.visualization.analysis import AnalysisError, write_csv, write_json
+from gcahng.utils.result_files import write_csv, write_json
 from gcahng.visualization.figures import get_pyplot, save_figure
 
 TOOL = 'collect_results'
@@ -535,10 +536,9 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
         row['run'] = name
         rows.append(row)
     if not rows:
-        raise AnalysisError(
-            'none of the work dirs has results (a JSON from '
-            'tools/test.py --out, or a validation in '
-            '<timestamp>/vis_data/scalars.json)')
+        raise AnalysisError('none of the work dirs has results (a JSON from '
+                            'tools/test.py --out, or a validation in '
+                            '<timestamp>/vis_data/scalars.json)')
     if args.out_dir:
         out_dir = args.out_dir
     elif len(work_dirs) == 1:

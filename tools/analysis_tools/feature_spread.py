@@ -31,12 +31,11 @@ import torch
 from mmengine.config import DictAction
 
 import gcahng  # noqa: F401  (registries, safe checkpoint globals)
+from gcahng.apis.builders import (AnalysisError, build_dataset, build_model,
+                                  default_out_dir, load_config, run_batches)
 from gcahng.models.necks import EmbeddingNeck
 from gcahng.utils import run_tool
-from gcahng.visualization.analysis import (AnalysisError, build_dataset,
-                                           build_model, default_out_dir,
-                                           load_config, run_batches, write_csv,
-                                           write_json)
+from gcahng.utils.result_files import write_csv, write_json
 from gcahng.visualization.figures import get_pyplot, save_figure
 
 TOOL = 'feature_spread'
@@ -234,8 +233,8 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
     ]
     write_csv(osp.join(out_dir, 'channel_stats.csv'), rows, columns)
     plot_spread(stats, osp.join(out_dir, 'spread.png'))
-    shown = plot_channels(features, stats, args.num_box_channels,
-                          args.plot, osp.join(out_dir, 'channels.png'))
+    shown = plot_channels(features, stats, args.num_box_channels, args.plot,
+                          osp.join(out_dir, 'channels.png'))
     summary = dict(
         config=args.config,
         checkpoint=args.checkpoint,

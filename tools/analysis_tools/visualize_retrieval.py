@@ -27,13 +27,12 @@ import numpy as np
 from mmengine.config import DictAction
 
 import gcahng  # noqa: F401  (registries, safe checkpoint globals)
+from gcahng.apis.builders import (AnalysisError, build_dataset, build_model,
+                                  dataset_labels, default_out_dir,
+                                  extract_embeddings, load_config, query_mask)
 from gcahng.evaluation import per_query_retrieval, retrieval_metrics
 from gcahng.utils import run_tool
-from gcahng.visualization.analysis import (AnalysisError, build_dataset,
-                                           build_model, dataset_labels,
-                                           default_out_dir, extract_embeddings,
-                                           load_config, query_mask, write_csv,
-                                           write_json)
+from gcahng.utils.result_files import write_csv, write_json
 from gcahng.visualization.figures import get_pyplot, raw_image, save_figure
 
 TOOL = 'visualize_retrieval'
