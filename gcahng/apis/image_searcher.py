@@ -475,38 +475,6 @@ class ImageSearcher:
                                'first')
 
 
-class ImageRetrievalInferencer(ImageSearcher):
-    """:class:`ImageSearcher` under mmpretrain's name and arguments.
-
-    ``ImageRetrievalInferencer(model, prototype, prototype_cache=None,
-    pretrained=None)``: ``model`` is the config, ``pretrained`` the
-    checkpoint, ``prototype`` the gallery (a folder or image paths) and
-    ``prototype_cache`` a saved index, loaded when it exists (refused if
-    another model built it), else written after building. Calling it
-    searches: ``inferencer('query.jpg', topk=5)``.
-    """
-
-    def __init__(self,
-                 model: Union[str, Config],
-                 prototype: ImageInput,
-                 prototype_cache: Optional[str] = None,
-                 pretrained: Optional[str] = None,
-                 device: Optional[str] = None,
-                 **kwargs) -> None:
-        super().__init__(model, pretrained, device=device, **kwargs)
-        if prototype_cache is not None and osp.isfile(prototype_cache):
-            self.load_index(prototype_cache)
-        else:
-            self.build_index(prototype)
-            if prototype_cache is not None:
-                self.save_index(prototype_cache)
-
-    def __call__(self,
-                 inputs: ImageInput,
-                 topk: int = 1) -> List[SearchResult]:
-        return self.search(inputs, k=topk)
-
-
 def _tolist(value: Any) -> Any:
     if isinstance(value, torch.Tensor):
         return [round(float(v), 6) for v in value.reshape(-1)]
