@@ -6,6 +6,8 @@
 #   bash tools/dist.sh test GPUS CONFIG CHECKPOINT [tools/test.py args]
 # tools/dist_train.sh and tools/dist_test.sh call it in their argument order.
 set -euo pipefail
+# shellcheck source=tools/python_env.sh
+. "$(dirname "$0")/python_env.sh"  # HERE, PYTHON, PYTHONPATH
 TOOL=${1:-}
 case "$TOOL" in
     train) NPOS=1 ;;  # CONFIG
@@ -24,14 +26,7 @@ NNODES=${NNODES:-1}
 NODE_RANK=${NODE_RANK:-0}
 PORT=${PORT:-29500}
 MASTER_ADDR=${MASTER_ADDR:-"127.0.0.1"}
-HERE=$(cd "$(dirname "$0")" && pwd)
-# the project's virtualenv (made by `make`) when there is one, else python
-if [ -z "${PYTHON:-}" ]; then
-    PYTHON=python
-    [ -x "$HERE/../.venv/bin/python" ] && PYTHON="$HERE/../.venv/bin/python"
-fi
 
-PYTHONPATH="$HERE/..${PYTHONPATH:+:$PYTHONPATH}" \
 "$PYTHON" -m torch.distributed.run \
     --nnodes="$NNODES" \
     --node_rank="$NODE_RANK" \

@@ -5,6 +5,8 @@
 #   GPUS=8 bash tools/slurm.sh test PARTITION JOB_NAME CONFIG CHECKPOINT [args]
 # tools/slurm_train.sh and tools/slurm_test.sh call it.
 set -euo pipefail
+# shellcheck source=tools/python_env.sh
+. "$(dirname "$0")/python_env.sh"  # HERE, PYTHON, PYTHONPATH
 TOOL=${1:-}
 if { [ "$TOOL" != train ] && [ "$TOOL" != test ]; } || [ $# -lt 5 ]; then
     echo "usage: $0 train|test PARTITION JOB_NAME CONFIG WORK_DIR|CHECKPOINT [tools/<train|test>.py args]" >&2
@@ -23,14 +25,7 @@ GPUS=${GPUS:-8}
 GPUS_PER_NODE=${GPUS_PER_NODE:-8}
 CPUS_PER_TASK=${CPUS_PER_TASK:-5}
 SRUN_ARGS=${SRUN_ARGS:-""}
-HERE=$(cd "$(dirname "$0")" && pwd)
-# the project's virtualenv (made by `make`) when there is one, else python
-if [ -z "${PYTHON:-}" ]; then
-    PYTHON=python
-    [ -x "$HERE/../.venv/bin/python" ] && PYTHON="$HERE/../.venv/bin/python"
-fi
 
-PYTHONPATH="$HERE/..${PYTHONPATH:+:$PYTHONPATH}" \
 srun -p "$PARTITION" \
     --job-name="$JOB_NAME" \
     --gres=gpu:"$GPUS_PER_NODE" \
