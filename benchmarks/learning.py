@@ -51,10 +51,15 @@ from typing import Dict, List, NamedTuple, Optional, Tuple
 
 from mmengine.config import Config, DictAction
 
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+from gcahng.evaluation import result_tables  # noqa: E402
+from gcahng.evaluation.result_tables import gains, runs_table  # noqa: E402
+
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 METRICS = ('R@1', 'RP', 'M@R')
 #: training log values averaged over the last epoch, shown in the tables
 HEALTH = ('gce_acc', 'real_neg_cos', 'syn_hardness', 'syn_harder_than_pos')
+HEALTH_COLUMNS = tuple((k, k) for k in HEALTH)
 LOSSES = ('PA', 'NP+')
 REGIMES = ('scratch', 'pretrained')
 
@@ -235,71 +240,18 @@ def check_built(bench_name: str, dev: bool) -> None:
                          f'built ({root} missing): run `{bench.build}`')
 
 
-def mean_sd(values: List[float], digits: int = 1) -> str:
-    if not values:
-        return '-'
-    sd = statistics.stdev(values) if len(values) > 1 else 0.0
-    return f'{statistics.mean(values):.{digits}f} ± {sd:.{digits}f}'
-
-
-def gains(run: Dict[int, dict], base: Dict[int, dict], key: str,
-          seeds: List[int]) -> List[float]:
-    return [run[s][key] - base[s][key] for s in seeds]
-
-
-def health_cells(res: Dict[int, dict], seeds: List[int]) -> List[str]:
-    cells = []
-    for k in HEALTH:
-        vals = [res[s][k] for s in seeds if k in res[s]]
-        cells.append(f'{statistics.mean(vals):.2f}' if vals else '-')
-    return cells
-
-
 def table(names: List[str], seeds: List[int],
           results: Dict[str, Dict[int, dict]]) -> str:
     """Configs of one benchmark and regime: one row each, gains against the
     first (the baseline)."""
-    base = results[names[0]]
-    head = ['run', 'seeds'] + list(METRICS) + ['Δ R@1', 'Δ M@R'] + list(HEALTH)
-    lines = ['| ' + ' | '.join(head) + ' |', '|' + '---|' * len(head)]
-    for name in names:
-        res = results[name]
-        row = [name, ','.join(str(s) for s in seeds)]
-        row += [mean_sd([res[s][k] for s in seeds]) for k in METRICS]
-        for k in ('R@1', 'M@R'):
-            row.append('-' if name ==
-                       names[0] else mean_sd(gains(res, base, k, seeds)))
-        lines.append('| ' + ' | '.join(row + health_cells(res, seeds)) + ' |')
-    return '\n'.join(lines)
+    return runs_table(names, seeds, results, METRICS, HEALTH_COLUMNS)
 
 
 def suite_table(results: dict, seeds: List[int]) -> str:
     """One row per benchmark x loss x regime x GCA-HNG run: the baseline's
     and GCA-HNG's R@1 and M@R (mean ± sd), the paired gains and the health
     logs."""
-    head = [
-        'benchmark', 'loss', 'regime', 'run', 'baseline R@1', 'R@1', 'Δ R@1',
-        'baseline M@R', 'M@R', 'Δ M@R'
-    ] + list(HEALTH)
-    lines = ['| ' + ' | '.join(head) + ' |', '|' + '---|' * len(head)]
-    for bench, by_regime in results.items():
-        for regime, by_loss in by_regime.items():
-            for loss, runs in by_loss.items():
-                base = runs['baseline']
-                for name, res in runs.items():
-                    if name == 'baseline':
-                        continue
-                    row = [bench, loss, regime, name]
-                    for k in ('R@1', 'M@R'):
-                        row += [
-                            mean_sd([base[s][k] for s in seeds]),
-                            mean_sd([res[s][k] for s in seeds]),
-                            mean_sd(gains(res, base, k, seeds))
-                        ]
-                    lines.append('| ' +
-                                 ' | '.join(row + health_cells(res, seeds)) +
-                                 ' |')
-    return '\n'.join(lines)
+    return result_tables.suite_table(results, seeds, HEALTH_COLUMNS)
 
 
 def run_all(jobs: List[tuple], n_jobs: int) -> List[dict]:

@@ -14,7 +14,7 @@ from mmengine.config import Config, DictAction
 from mmengine.registry import init_default_scope
 
 import gcahng  # noqa: F401  (registries)
-from gcahng.datasets.utils import DatasetLayoutError
+from gcahng.datasets.layout_errors import DatasetLayoutError
 from gcahng.registry import DATASETS
 from gcahng.utils import run_tool
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Multi-GPU (or multi-node) training with torchrun:
+# Multi-GPU (or multi-node) training with torchrun (tools/dist.sh):
 #   bash tools/dist_train.sh CONFIG GPUS [train.py args]
 # Multi-node: set NNODES, NODE_RANK, MASTER_ADDR and PORT on every node.
 # Global batch (default): the config's N x M batch is split over the GPUs and
@@ -11,25 +11,4 @@ if [ $# -lt 2 ]; then
     echo "usage: $0 CONFIG GPUS [tools/train.py args]" >&2
     exit 2
 fi
-CONFIG=$1
-GPUS=$2
-shift 2
-NNODES=${NNODES:-1}
-NODE_RANK=${NODE_RANK:-0}
-PORT=${PORT:-29500}
-MASTER_ADDR=${MASTER_ADDR:-"127.0.0.1"}
-HERE=$(cd "$(dirname "$0")" && pwd)
-# the project's virtualenv (made by `make`) when there is one, else python
-if [ -z "${PYTHON:-}" ]; then
-    PYTHON=python
-    [ -x "$HERE/../.venv/bin/python" ] && PYTHON="$HERE/../.venv/bin/python"
-fi
-
-PYTHONPATH="$HERE/..${PYTHONPATH:+:$PYTHONPATH}" \
-"$PYTHON" -m torch.distributed.run \
-    --nnodes="$NNODES" \
-    --node_rank="$NODE_RANK" \
-    --master_addr="$MASTER_ADDR" \
-    --nproc_per_node="$GPUS" \
-    --master_port="$PORT" \
-    "$HERE/train.py" "$CONFIG" --launcher pytorch "$@"
+exec bash "$(dirname "$0")/dist.sh" train "$2" "$1" "${@:3}"

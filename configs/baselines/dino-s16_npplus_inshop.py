@@ -10,5 +10,4 @@ _base_ = [
     '../_base_/default_runtime.py',
 ]
 
-model = dict(loss_metric=dict(type='NPairLoss', reg_weight=3e-3))
 optim_wrapper = dict(optimizer=dict(lr=1.5e-5))

@@ -10,8 +10,7 @@ _base_ = [
     '../_base_/default_runtime.py',
 ]
 
-model = dict(
-    frozen_bn2d=True, loss_metric=dict(type='NPairLoss', reg_weight=3e-3))
+model = dict(frozen_bn2d=True)
 optim_wrapper = dict(optimizer=dict(lr=1e-4))
 param_scheduler = _base_.param_scheduler
 param_scheduler[0].step_size = 30  # StepLR

@@ -10,8 +10,7 @@ _base_ = [
     '../_base_/default_runtime.py',
 ]
 
-model = dict(
-    frozen_bn2d=False, loss_metric=dict(type='NPairLoss', reg_weight=3e-3))
+model = dict(frozen_bn2d=False)
 optim_wrapper = dict(optimizer=dict(lr=3e-4))
 param_scheduler = _base_.param_scheduler
 param_scheduler[0].step_size = 15  # StepLR

@@ -11,6 +11,5 @@ _base_ = [
     '../_base_/default_runtime.py',
 ]
 
-model = dict(
-    frozen_bn2d=True, loss_metric=dict(type='NPairLoss', reg_weight=3e-3))
+model = dict(frozen_bn2d=True)
 optim_wrapper = dict(optimizer=dict(lr=1.5e-4))

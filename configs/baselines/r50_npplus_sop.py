@@ -11,6 +11,5 @@ _base_ = [
     '../_base_/default_runtime.py',
 ]
 
-model = dict(
-    frozen_bn2d=False, loss_metric=dict(type='NPairLoss', reg_weight=3e-3))
+model = dict(frozen_bn2d=False)
 optim_wrapper = dict(optimizer=dict(lr=2e-4))

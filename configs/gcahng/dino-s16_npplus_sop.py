@@ -10,7 +10,6 @@ _base_ = [
 ]
 
 model = dict(
-    loss_metric=dict(type='NPairLoss', reg_weight=3e-3),
     graph_head=dict(
         num_classes={{_base_.num_train_classes}}, num_layers=1, num_heads=2),
     loss_sim=dict(loss_weight=20.0),  # w_sim

@@ -9,27 +9,18 @@ _base_ = [
     '../_base_/datasets/csv.py',
     '../_base_/schedules/gcahng_adamw_100e.py',
     '../_base_/default_runtime.py',
+    '../_base_/models/gcahng_pa.py',
 ]
 
-model = dict(
-    frozen_bn2d=True,
-    loss_metric=dict(
-        type='ProxyAnchorLoss',
-        num_classes={{_base_.num_train_classes}},
-        embed_dim={{_base_.embed_dim}},
-        margin=0.1,
-        alpha=32.0),
-    graph_head=dict(
-        num_classes={{_base_.num_train_classes}}, num_layers=2, num_heads=4),
-    loss_sim=dict(loss_weight=20.0),  # w_sim
-    loss_div=dict(loss_weight=0.2),  # 0.01 * w_div, w_div = 20
-    # PA is a cosine loss: HNG on 8 * z / |z|; the synthetic negatives enter
-    # L_syn as negatives of their anchor's class proxy, never moving their
-    # anchors (docs/algorithm.md §7)
-    hng_geometry='cosine',
-    hng_scale=8.0,
-    loss_syn=dict(_delete_=True, type='ProxySyntheticLoss'),
-    syn_grad='candidates')
+model = _base_.pop('gcahng_pa')  # PA GCA-HNG (../_base_/models/gcahng_pa.py)
+model.loss_metric.update(
+    num_classes=_base_.num_train_classes, embed_dim=_base_.embed_dim)
+model.merge(
+    dict(
+        frozen_bn2d=True,
+        graph_head=dict(
+            num_classes=_base_.num_train_classes, num_layers=2, num_heads=4),
+        loss_sim=dict(loss_weight=20.0)))  # w_sim
 optim_wrapper = dict(
     metric=dict(optimizer=dict(lr=1.5e-4)),
     graph=dict(optimizer=dict(lr=1.5e-4)))

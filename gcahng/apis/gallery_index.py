@@ -8,7 +8,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from gcahng.engine.hooks.atomic_checkpoint_hook import atomic_open
+from gcahng.engine.fileio import atomic_open
 from gcahng.evaluation.functional import (FAISS_GPU_MAX_K, FlatSearch,
                                           _drop_self, _import_faiss,
                                           _select_backend, as_embeddings)

@@ -14,19 +14,15 @@ import numpy as np
 import torch
 from mmengine.config import Config
 from mmengine.dataset import Compose, pseudo_collate
-from mmengine.logging import print_log
-from mmengine.registry import init_default_scope
-from mmengine.runner.checkpoint import load_state_dict
 from mmengine.utils import ProgressBar
 from torch.utils.data import DataLoader, Dataset
 
 from gcahng.datasets.csv_dataset import find_images, folder_class
-from gcahng.datasets.utils import image_problem
+from gcahng.datasets.image_checks import image_problem
 from gcahng.evaluation.rerankers import BaseReranker, build_reranker
-from gcahng.registry import MODELS
-from gcahng.utils import UserError, safe_torch_load
-from gcahng.utils.checkpoint_fit import (check_state_fits, describe_modules,
-                                         split_inference_state, state_dict_of)
+from gcahng.utils import UserError
+from gcahng.utils.checkpoint_fit import INFERENCE_PREFIXES, load_checkpoint
+from .builders import build_model, load_config
 from .embedding_model import EmbeddingModel
 from .gallery_index import GalleryIndex
 from .inference_pipeline import LOADING_STEPS, inference_pipeline
@@ -151,7 +147,7 @@ class ImageSearcher:
     ``tools/model_converters/gcahng_official_to_mmengine.py``), read once
     with the weights-only unpickler. Only the backbone and the neck are
     loaded, and they must fit the config's model strictly
-    (:func:`gcahng.utils.checkpoint_fit.check_state_fits`); the other
+    (:func:`gcahng.utils.checkpoint_fit.load_checkpoint`); the other
     modules of the checkpoint (the training-only graph head, classifier,
     generator, proxies, whose shapes follow the training classes) are
     skipped, in one logged line, so a checkpoint serves any config of its
@@ -204,11 +200,7 @@ class ImageSearcher:
                  strict: bool = True,
                  progress: bool = True,
                  rerank: Union[None, str, dict, BaseReranker] = None) -> None:
-        cfg = config if isinstance(config, Config) else Config.fromfile(config)
-        cfg = copy.deepcopy(cfg)
-        if cfg_options:
-            cfg.merge_from_dict(cfg_options)
-        init_default_scope(cfg.get('default_scope', 'gcahng'))
+        cfg = load_config(config, cfg_options)
         self.cfg = cfg
         self.config_name = config if isinstance(config, str) else \
             cfg.filename
@@ -216,13 +208,14 @@ class ImageSearcher:
         self.device = torch.device(
             device or ('cuda' if torch.cuda.is_available() else 'cpu'))
         self.pipeline = inference_pipeline(cfg, str(self.config_name))
-        self.model = MODELS.build(copy.deepcopy(cfg.model))
+        self.model = build_model(
+            cfg,
+            device=self.device,
+            config_path=str(self.config_name),
+            init_weights=checkpoint is None)
         self.embedder = EmbeddingModel(self.model)
         if checkpoint is not None:
             self._load(checkpoint, strict)
-        elif hasattr(self.model, 'init_weights'):
-            self.model.init_weights()
-        self.model.to(self.device).eval()
         self.embedder.eval()
         self.rerank = build_reranker(rerank)
         loader = cfg.get('test_dataloader') or {}
@@ -239,21 +232,14 @@ class ImageSearcher:
     def _load(self, checkpoint: str, strict: bool) -> None:
         """Load the backbone and neck of ``checkpoint`` (strictly unless
         ``strict=False``); say in one line what is skipped."""
-        if not osp.isfile(checkpoint):
-            raise FileNotFoundError(f'no checkpoint file at {checkpoint}')
-        state, skipped = split_inference_state(
-            state_dict_of(safe_torch_load(checkpoint, map_location='cpu')))
-        if strict:
-            check_state_fits(self.embedder, state,
-                             f'{checkpoint} (its backbone and neck)',
-                             NON_STRICT, ())
-        load_state_dict(self.embedder, state, strict=False, logger='silent')
-        if skipped:
-            print_log(
-                f'{checkpoint}: loaded the backbone and neck; skipped '
-                f'{len(skipped)} tensors that search and export do not use '
-                f'({describe_modules(list(skipped))})',
-                logger='current')
+        load_checkpoint(
+            self.embedder,
+            checkpoint,
+            strict=strict,
+            prefixes=INFERENCE_PREFIXES,
+            optional_prefixes=(),
+            allow_flag=NON_STRICT,
+            source=f'{checkpoint} (its backbone and neck)')
 
     # ------------------------------------------------------------------
     # the model
@@ -487,38 +473,6 @@ class ImageSearcher:
         if self.index is None:
             raise RuntimeError('no gallery: call build_index or load_index '
                                'first')
-
-
-class ImageRetrievalInferencer(ImageSearcher):
-    """:class:`ImageSearcher` under mmpretrain's name and arguments.
-
-    ``ImageRetrievalInferencer(model, prototype, prototype_cache=None,
-    pretrained=None)``: ``model`` is the config, ``pretrained`` the
-    checkpoint, ``prototype`` the gallery (a folder or image paths) and
-    ``prototype_cache`` a saved index, loaded when it exists (refused if
-    another model built it), else written after building. Calling it
-    searches: ``inferencer('query.jpg', topk=5)``.
-    """
-
-    def __init__(self,
-                 model: Union[str, Config],
-                 prototype: ImageInput,
-                 prototype_cache: Optional[str] = None,
-                 pretrained: Optional[str] = None,
-                 device: Optional[str] = None,
-                 **kwargs) -> None:
-        super().__init__(model, pretrained, device=device, **kwargs)
-        if prototype_cache is not None and osp.isfile(prototype_cache):
-            self.load_index(prototype_cache)
-        else:
-            self.build_index(prototype)
-            if prototype_cache is not None:
-                self.save_index(prototype_cache)
-
-    def __call__(self,
-                 inputs: ImageInput,
-                 topk: int = 1) -> List[SearchResult]:
-        return self.search(inputs, k=topk)
 
 
 def _tolist(value: Any) -> Any:

@@ -4,7 +4,9 @@ import os.path as osp
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from gcahng.registry import DATASETS
-from .utils import DMLBaseDataset, is_macos_junk, mat_int, mat_str
+from .dataset_files import is_macos_junk
+from .dml_base_dataset import DMLBaseDataset
+from .matlab_values import mat_int, mat_str
 
 
 @DATASETS.register_module()
@@ -49,7 +51,7 @@ class Cars196(DMLBaseDataset):
         check_files (bool): Check at load time that every image exists.
             Defaults to True.
         verify_counts (bool): Check the counts above. Defaults to False.
-        **kwargs: See :class:`~gcahng.datasets.utils.DMLBaseDataset`.
+        **kwargs: See :class:`~.dml_base_dataset.DMLBaseDataset`.
     """
 
     DATASET_NAME = 'Cars196'

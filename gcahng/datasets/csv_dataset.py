@@ -11,7 +11,8 @@ import os.path as osp
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from gcahng.registry import DATASETS
-from .utils import DMLBaseDataset, is_macos_junk
+from .dataset_files import is_macos_junk
+from .dml_base_dataset import DMLBaseDataset
 
 #: The evaluation protocols, named as ``RetrievalMetric``'s ``mode``.
 PROTOCOLS = ('leave_one_out', 'query_gallery')
@@ -81,7 +82,7 @@ class CSVRetrievalDataset(DMLBaseDataset):
 
     Any other mix (a row both query and gallery next to one-sided rows, a row
     neither) is an error, as is a ``protocol`` argument the file does not
-    follow. Bad rows raise :class:`~gcahng.datasets.utils.
+    follow. Bad rows raise :class:`~gcahng.datasets.layout_errors.
     MalformedAnnotationError` naming the file, the line and the column; a
     missing image names its line too.
 
@@ -96,7 +97,7 @@ class CSVRetrievalDataset(DMLBaseDataset):
             ``'query_gallery'``: the protocol the validation rows must follow
             (the config passes the metric's ``mode``). Defaults to None
             (read from the file, see :attr:`protocol`).
-        **kwargs: See :class:`~gcahng.datasets.utils.DMLBaseDataset`
+        **kwargs: See :class:`~.dml_base_dataset.DMLBaseDataset`
             (``pipeline``, ``check_files``, ``check_images``, ``test_mode``,
             ...).
 

@@ -6,7 +6,8 @@ import shutil
 from typing import Any, Dict, List, Tuple
 
 from gcahng.registry import DATASETS
-from .utils import DMLBaseDataset, is_macos_junk
+from .dataset_files import is_macos_junk
+from .dml_base_dataset import DMLBaseDataset
 
 
 @DATASETS.register_module()
@@ -39,7 +40,7 @@ class CUB(DMLBaseDataset):
         check_files (bool): Check at load time that every image exists.
             Defaults to True.
         verify_counts (bool): Check the counts above. Defaults to False.
-        **kwargs: See :class:`~gcahng.datasets.utils.DMLBaseDataset`
+        **kwargs: See :class:`~.dml_base_dataset.DMLBaseDataset`
             (``pipeline``, ``test_mode``, ``lazy_init``, ...).
 
     Examples:

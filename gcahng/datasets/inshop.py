@@ -8,7 +8,8 @@ from typing import Any, Dict, List, Sequence, Tuple
 import numpy as np
 
 from gcahng.registry import DATASETS
-from .utils import DMLBaseDataset, is_macos_junk
+from .dataset_files import is_macos_junk
+from .dml_base_dataset import DMLBaseDataset
 
 
 @DATASETS.register_module()
@@ -68,7 +69,7 @@ class InShop(DMLBaseDataset):
         check_files (bool): Check at load time that every image exists.
             Defaults to True.
         verify_counts (bool): Check the counts above. Defaults to False.
-        **kwargs: See :class:`~gcahng.datasets.utils.DMLBaseDataset`.
+        **kwargs: See :class:`~.dml_base_dataset.DMLBaseDataset`.
     """
 
     DATASET_NAME = 'In-shop Clothes Retrieval (DeepFashion)'

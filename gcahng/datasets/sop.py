@@ -4,7 +4,8 @@ import os.path as osp
 from typing import Any, Dict, List, Tuple
 
 from gcahng.registry import DATASETS
-from .utils import DMLBaseDataset, is_macos_junk
+from .dataset_files import is_macos_junk
+from .dml_base_dataset import DMLBaseDataset
 
 
 @DATASETS.register_module()
@@ -36,7 +37,7 @@ class SOP(DMLBaseDataset):
             (one ``os.scandir`` per category folder, fast on 120k files).
             Defaults to True.
         verify_counts (bool): Check the counts above. Defaults to False.
-        **kwargs: See :class:`~gcahng.datasets.utils.DMLBaseDataset`.
+        **kwargs: See :class:`~.dml_base_dataset.DMLBaseDataset`.
     """
 
     DATASET_NAME = 'Stanford Online Products'

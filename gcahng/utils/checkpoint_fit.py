@@ -1,4 +1,19 @@
-"""A checkpoint must fit the model: strict loading with one clear error.
+"""The one way a checkpoint gets into a model: read, unwrap, check, load.
+
+:func:`load_checkpoint` is the path every tool and API takes (the analysis
+tools, search, embedding and export through ``ImageSearcher``, the model
+converter's check); ``tools/train.py`` and ``tools/test.py`` let MMEngine's
+Runner load (it restores optimiser and loop state too) after the same read
+and check (:func:`check_checkpoint_fits`). The steps, each in one function:
+:func:`read_checkpoint` (the file, through the weights-only unpickler with
+our allow-list, :func:`gcahng.utils.safe_torch_load`), :func:`state_dict_of`
+(the state dict, model-wrapper ``module.`` segments removed by
+:func:`unwrapped_key`, the one reading of them, which the model's own
+load hook shares), :func:`check_state_fits` (the fit, one error class
+:class:`CheckpointMismatchError` with one message format,
+:func:`mismatch_message`).
+
+A checkpoint must fit the model: strict loading with one clear error.
 
 MMEngine loads ``load_from`` checkpoints (and ``tools/test.py``'s) with
 ``strict=False``: a checkpoint of another architecture gives a page of
@@ -17,12 +32,13 @@ keys, which must then fit strictly, and sets the others aside (the graph
 head, classifier, generator and proxies, whose shapes follow the training
 set's classes), so that a checkpoint serves any config of its architecture.
 """
-import re
+import os.path as osp
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import torch.nn as nn
+from mmengine.logging import print_log
 from mmengine.model import is_model_wrapper
-from mmengine.runner.checkpoint import get_state_dict
+from mmengine.runner.checkpoint import get_state_dict, load_state_dict
 
 from .cli import UserError
 from .safe_globals import safe_torch_load
@@ -40,19 +56,33 @@ class CheckpointMismatchError(UserError, RuntimeError):
     """The checkpoint does not fit the model (one-line message)."""
 
 
-def _unwrapped(key: str) -> str:
-    """``key`` without DDP wrappers' ``module.`` segments (checkpoints of
-    separately wrapped submodules hold ``backbone.module.conv1.weight``)."""
-    return re.sub(r'(^|\.)module\.', r'\1', key)
+WRAPPER_SEGMENT = 'module.'
+
+
+def unwrapped_key(key: str) -> str:
+    """``key`` without model wrappers' ``module.`` segments: the leading one
+    of a wrapped model (``module.backbone.conv1.weight``) and the one after
+    a separately wrapped child (``backbone.module.conv1.weight``, written by
+    ``MMSeparateDistributedDataParallel``). A ``module.`` deeper down is a
+    submodule's real name and stays."""
+    if key.startswith(WRAPPER_SEGMENT):
+        key = key[len(WRAPPER_SEGMENT):]
+    head, dot, rest = key.partition('.')
+    if dot and rest.startswith(WRAPPER_SEGMENT):
+        key = f'{head}.{rest[len(WRAPPER_SEGMENT):]}'
+    return key
 
 
 def state_dict_of(content: Any) -> Dict[str, Any]:
-    """The state dict of a loaded checkpoint (``content['state_dict']`` or
-    ``content`` itself), with DDP ``module.`` segments removed."""
-    if isinstance(content, dict) and isinstance(
-            content.get('state_dict'), dict):
-        content = content['state_dict']
-    return {_unwrapped(k): v for k, v in content.items()}
+    """The state dict of a loaded checkpoint (``content['state_dict']``,
+    the ``'model'`` or ``'model_state_dict'`` entry of other trainers'
+    files, or ``content`` itself), with wrapper ``module.`` segments
+    removed (:func:`unwrapped_key`)."""
+    for key in ('state_dict', 'model', 'model_state_dict'):
+        if isinstance(content, dict) and isinstance(content.get(key), dict):
+            content = content[key]
+            break
+    return {unwrapped_key(k): v for k, v in content.items()}
 
 
 def split_inference_state(
@@ -76,7 +106,7 @@ def describe_modules(keys: Sequence[str]) -> str:
                      for top, n in sorted(counts.items()))
 
 
-def _first(keys: List[str], n: int = 3) -> str:
+def _first(keys: Sequence[str], n: int = 3) -> str:
     more = f', ... (+{len(keys) - n})' if len(keys) > n else ''
     return ', '.join(keys[:n]) + more
 
@@ -92,8 +122,10 @@ def checkpoint_mismatch(
     three sorted lists; mis-shaped entries read ``'key: checkpoint (a, b)
     vs model (c, d)'``.
     """
-    own = {_unwrapped(k): v for k, v in get_state_dict(model).items()}
-    state = {_unwrapped(k): v for k, v in state.items()}
+    if is_model_wrapper(model):  # DDP and other wrappers
+        model = model.module
+    own = {unwrapped_key(k): v for k, v in get_state_dict(model).items()}
+    state = {unwrapped_key(k): v for k, v in state.items()}
     missing = sorted(
         k for k in own
         if k not in state and not k.startswith(tuple(optional_prefixes)))
@@ -134,25 +166,104 @@ def check_checkpoint_fits(
         optional_prefixes (Sequence[str]): Model keys that may be missing.
     """
     if strict:
-        state = state_dict_of(safe_torch_load(path, map_location='cpu'))
+        state, _ = read_checkpoint(path)
         check_state_fits(model, state, path, allow_flag, optional_prefixes)
 
 
-def check_state_fits(
-        model: nn.Module,
-        state: Dict[str, Any],
-        source: str,
-        allow_flag: Optional[str] = '--non-strict',
-        optional_prefixes: Sequence[str] = OPTIONAL_PREFIXES) -> None:
+def read_checkpoint(path: str) -> Tuple[Dict[str, Any], Dict[str, Any]]:
+    """The state dict (:func:`state_dict_of`) and ``meta`` of the
+    checkpoint file ``path``, read with the weights-only unpickler.
+
+    Raises:
+        FileNotFoundError: if there is no such file.
+        UnsafeCheckpointError: if it holds objects the allow-list refuses.
+        CheckpointMismatchError: if it holds no state dict.
+    """
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'no checkpoint file at {path}')
+    content = safe_torch_load(path, map_location='cpu')
+    if not isinstance(content, dict):
+        raise CheckpointMismatchError(f'{path} holds no state dict')
+    meta = content.get('meta', {})
+    return state_dict_of(content), meta if isinstance(meta, dict) else {}
+
+
+def load_checkpoint(model: nn.Module,
+                    path: str,
+                    strict: bool = True,
+                    prefixes: Optional[Sequence[str]] = None,
+                    optional_prefixes: Sequence[str] = OPTIONAL_PREFIXES,
+                    allow_flag: Optional[str] = '--non-strict',
+                    source: Optional[str] = None,
+                    hint: str = '') -> Dict[str, Any]:
+    """Load the checkpoint file ``path`` into ``model``: the one path.
+
+    Read safely and unwrapped (:func:`read_checkpoint`), keep the keys under
+    ``prefixes`` if given (the rest is skipped, said in one logged line),
+    check the fit (:func:`check_state_fits`, unless ``strict=False``), load.
+
+    Args:
+        model (nn.Module): The model (a wrapper's ``module`` is loaded).
+        path (str): The checkpoint file.
+        strict (bool): ``False`` loads whatever part fits.
+        prefixes (Sequence[str], optional): Load only these top-level
+            modules (e.g. :data:`INFERENCE_PREFIXES`).
+        optional_prefixes (Sequence[str]): Model keys that may be missing.
+        allow_flag (str, optional): How the user asks for a partial load,
+            named in the error.
+        source (str, optional): How the error names the checkpoint
+            (default ``path``).
+        hint (str): A sentence the error ends with (the likely cause).
+
+    Returns:
+        dict: The checkpoint's ``meta`` (empty if it has none).
+    """
+    if is_model_wrapper(model):
+        model = model.module
+    state, meta = read_checkpoint(path)
+    skipped: Dict[str, Any] = {}
+    if prefixes is not None:
+        state, skipped = split_inference_state(state, prefixes)
+    if strict:
+        check_state_fits(model, state, source or path, allow_flag,
+                         optional_prefixes, hint)
+    load_state_dict(model, state, strict=False, logger='silent')
+    if skipped:
+        print_log(
+            f'{path}: loaded {", ".join(p.rstrip(".") for p in prefixes)}; '
+            f'skipped {len(skipped)} tensors of other modules '
+            f'({describe_modules(list(skipped))})',
+            logger='current')
+    return meta
+
+
+def check_state_fits(model: nn.Module,
+                     state: Dict[str, Any],
+                     source: str,
+                     allow_flag: Optional[str] = '--non-strict',
+                     optional_prefixes: Sequence[str] = OPTIONAL_PREFIXES,
+                     hint: str = '') -> None:
     """:func:`check_checkpoint_fits` for a checkpoint already read
     (``state`` from :func:`state_dict_of`; ``source`` names it in the
     error), so that a caller that loads it reads the file once."""
-    if is_model_wrapper(model):  # DDP and other wrappers
-        model = model.module
     missing, unexpected, shapes = checkpoint_mismatch(model, state,
                                                       optional_prefixes)
-    if not (missing or unexpected or shapes):
-        return
+    if missing or unexpected or shapes:
+        raise CheckpointMismatchError(
+            mismatch_message(source, missing, unexpected, shapes,
+                             optional_prefixes, allow_flag, hint))
+
+
+def mismatch_message(source: str,
+                     missing: Sequence[str],
+                     unexpected: Sequence[str],
+                     shapes: Sequence[str],
+                     optional_prefixes: Sequence[str] = OPTIONAL_PREFIXES,
+                     allow_flag: Optional[str] = '--non-strict',
+                     hint: str = '') -> str:
+    """The one-line message of a checkpoint that does not fit: counts and
+    the first keys of each kind of mismatch, what may be absent, how to load
+    anyway, and ``hint``."""
     parts = []
     for name, keys in (('missing', missing), ('unexpected', unexpected),
                        ('mis-shaped', shapes)):
@@ -162,5 +273,5 @@ def check_state_fits(
                 'be absent' if optional_prefixes else '')
     allow = (f'; {allow_flag} loads the matching part anyway'
              if allow_flag else '')
-    raise CheckpointMismatchError(f'{source} does not fit the model: ' +
-                                  ', '.join(parts) + optional + allow)
+    return (f'{source} does not fit the model: ' + ', '.join(parts) +
+            optional + allow + (f'. {hint}' if hint else ''))

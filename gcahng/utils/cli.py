@@ -17,6 +17,12 @@ class UserError(Exception):
     message without a traceback (see :func:`run_tool`)."""
 
 
+class AnalysisError(UserError, RuntimeError):
+    """A problem a tool reports in one line, without a stack trace: a
+    missing file, a bad argument, a config without the part asked for, a
+    figure that cannot be drawn."""
+
+
 def is_user_error(error: BaseException) -> bool:
     """Whether ``error`` is a known user error rather than a bug.
 

@@ -9,7 +9,7 @@ from typing import Optional, Union
 import numpy as np
 import torch
 
-from .analysis import AnalysisError
+from gcahng.utils.cli import AnalysisError
 
 
 def to_rgb_uint8(img: Union[np.ndarray, torch.Tensor],

@@ -11,9 +11,9 @@ from fixtures.retrieval_images import IMAGES
 from helpers import config_path
 from mmengine.config import Config
 
-from gcahng.apis import ImageSearcher, image_searcher
+from gcahng.apis import ImageSearcher
 from gcahng.apis.inference_pipeline import PipelineError, inference_pipeline
-from gcahng.utils import CheckpointMismatchError, is_user_error
+from gcahng.utils import CheckpointMismatchError, checkpoint_fit, is_user_error
 
 JPEG = osp.join(IMAGES, 'printer', 'tango.jpg')
 
@@ -66,7 +66,7 @@ def test_a_config_of_the_same_architecture_loads_the_checkpoint(
     shapes): the backbone and neck load, the rest is skipped in one
     line; a mis-shaped neck is refused, naming the ways that exist."""
     logged = []
-    monkeypatch.setattr(image_searcher, 'print_log',
+    monkeypatch.setattr(checkpoint_fit, 'print_log',
                         lambda msg, **kw: logged.append(msg))
     kwargs = dict(device='cpu', num_workers=0, progress=False)
     config = trained['configs']['leave_one_out']

@@ -19,8 +19,9 @@ from mmengine.runner import Runner
 from PIL import Image
 
 import gcahng  # noqa: F401
+from gcahng.apis import builders as analysis
 from gcahng.evaluation import per_query_retrieval, retrieval_metrics
-from gcahng.visualization import analysis
+from gcahng.utils import CheckpointMismatchError
 from gcahng.visualization.figures import to_rgb_uint8
 
 TOOLS = {
@@ -234,7 +235,7 @@ def test_visualize_retrieval(run, tmp_path, monkeypatch):
     queries = result['models'][0]['queries']
     assert [q['index'] for q in queries] == [0, 5]
     assert all(n >= len(labels) // 2 for q in queries for n in q['neighbours'])
-    with pytest.raises(SystemExit, match='not query indices'):
+    with pytest.raises(analysis.AnalysisError, match='not query indices'):
         tool.main([run['cfg_g'], run['ckpt_g'], '--queries', '12'])
 
 
@@ -324,16 +325,16 @@ def test_collect_results(run, tmp_path):
 
 def test_clear_errors(run, tmp_path):
     vr = TOOLS['visualize_retrieval']
-    with pytest.raises(SystemExit, match='does not match the model'):
+    with pytest.raises(CheckpointMismatchError, match='does not fit'):
         vr.main([run['cfg_b'], run['ckpt_g'], '--out-dir', str(tmp_path)])
-    with pytest.raises(SystemExit, match='missing'):
+    with pytest.raises(CheckpointMismatchError, match='missing'):
         vr.main([run['cfg_g'], run['ckpt_b'], '--out-dir', str(tmp_path)])
-    with pytest.raises(SystemExit, match='no checkpoint file'):
+    with pytest.raises(FileNotFoundError, match='no checkpoint file'):
         vr.main([run['cfg_g'], str(tmp_path / 'nope.pth')])
-    with pytest.raises(SystemExit, match='not in the test set'):
+    with pytest.raises(analysis.AnalysisError, match='not in the test set'):
         TOOLS['visualize_embeddings'].main(
             [run['cfg_g'], run['ckpt_g'], '--classes', '99'])
-    with pytest.raises(SystemExit, match='none of the work dirs'):
+    with pytest.raises(analysis.AnalysisError, match='none of the work dirs'):
         TOOLS['collect_results'].main([str(tmp_path)])
 
 

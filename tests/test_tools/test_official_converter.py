@@ -134,6 +134,6 @@ def test_cli_refuses_config_of_other_width_in_one_line(tmp_path, monkeypatch,
     monkeypatch.setattr('sys.argv',
                         ['convert', src, dst, '--config', cfg_file])
     text = tool_error(lambda: converter.main(), capsys)
-    assert 'do not fit' in text and 'mis-shaped' in text
+    assert 'does not fit the model' in text and 'mis-shaped' in text
     assert re.search(r'\d+ mis-shaped', text)
     assert not osp.exists(dst)

@@ -41,6 +41,7 @@ PROCESS_TESTS = {
     'tools/analysis_tools/feature_spread.py': 'test_analysis_tools',
     'tools/analysis_tools/collect_results.py': 'test_analysis_tools',
     'tools/analysis_tools/benchmark_speed.py': 'test_analysis_tools',
+    'tools/analysis_tools/readme_tables.py': 'test_readme_tables',
 }
 
 
@@ -273,3 +274,15 @@ def test_analysis_tools(demo, tmp_path):
         proc = tool(f'tools/analysis_tools/{name}', *args, '--out-dir', out)
         assert_clean_exit(proc)
         assert os.listdir(out), name
+
+
+def test_readme_tables(tmp_path):
+    """``readme_tables.py --check`` on the README (status 0, clean), and on
+    a README whose table is stale (status 1, saying which)."""
+    assert_clean_exit(tool('tools/analysis_tools/readme_tables.py', '--check'))
+    stale = tmp_path / 'README.md'
+    stale.write_text('<!-- table:paper:start -->\nold\n'
+                     '<!-- table:paper:end -->\n')
+    proc = tool('tools/analysis_tools/readme_tables.py', '--check', '--readme',
+                str(stale))
+    assert proc.returncode == 1 and 'paper' in proc.stdout, proc.stdout

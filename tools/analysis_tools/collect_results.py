@@ -41,8 +41,9 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import numpy as np
 import yaml
 
+from gcahng.apis.builders import AnalysisError
 from gcahng.utils import run_tool
-from gcahng.visualization.analysis import AnalysisError, write_csv, write_json
+from gcahng.utils.result_files import write_csv, write_json
 from gcahng.visualization.figures import get_pyplot, save_figure
 
 TOOL = 'collect_results'
@@ -524,55 +525,51 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
                 f.write(table)
             result['out_dir'] = args.out_dir
         return result
-    try:
-        work_dirs = list(dict.fromkeys(args.work_dirs))
-        rows, skipped = [], []
-        for work_dir, name in zip(work_dirs, run_names(work_dirs)):
-            row = collect(work_dir, args.source)
-            if row is None:
-                skipped.append(work_dir)
-                print(f'{work_dir}: no {args.source} results found, skipped')
-                continue
-            row['run'] = name
-            rows.append(row)
-        if not rows:
-            raise AnalysisError(
-                'none of the work dirs has results (a JSON from '
-                'tools/test.py --out, or a validation in '
-                '<timestamp>/vis_data/scalars.json)')
-        if args.out_dir:
-            out_dir = args.out_dir
-        elif len(work_dirs) == 1:
-            out_dir = osp.join(work_dirs[0], 'analysis', TOOL)
-        else:
-            out_dir = osp.join(
-                osp.commonpath([osp.abspath(w) for w in work_dirs]), TOOL)
-        table = markdown_table(rows)
-        os.makedirs(out_dir, exist_ok=True)
-        with open(osp.join(out_dir, 'results.md'), 'w') as f:
-            f.write(table)
-        ks = _ks(rows)
-        csv_rows = []
-        for r in rows:
-            paper = r['paper'] or {}
-            csv_row = dict(
-                run=r['run'],
-                work_dir=r['work_dir'],
-                config=r['config'],
-                method=r['method'],
-                source=r['source'],
-                file=r['file'])
-            csv_row.update({k: r['metrics'].get(k) for k in ks})
-            csv_row.update(
-                RP=r['metrics'].get('RP'), **{'M@R': r['metrics'].get('M@R')})
-            csv_row.update({f'paper_{k}': paper.get(k) for k in PAPER_METRICS})
-            csv_rows.append(csv_row)
-        write_csv(osp.join(out_dir, 'results.csv'), csv_rows)
-        plot_rows(rows, osp.join(out_dir, 'results.png'))
-        result = dict(rows=rows, skipped=skipped, table=table)
-        write_json(osp.join(out_dir, 'results.json'), result)
-    except AnalysisError as err:
-        raise SystemExit(f'{TOOL}.py: error: {err}') from None
+    work_dirs = list(dict.fromkeys(args.work_dirs))
+    rows, skipped = [], []
+    for work_dir, name in zip(work_dirs, run_names(work_dirs)):
+        row = collect(work_dir, args.source)
+        if row is None:
+            skipped.append(work_dir)
+            print(f'{work_dir}: no {args.source} results found, skipped')
+            continue
+        row['run'] = name
+        rows.append(row)
+    if not rows:
+        raise AnalysisError('none of the work dirs has results (a JSON from '
+                            'tools/test.py --out, or a validation in '
+                            '<timestamp>/vis_data/scalars.json)')
+    if args.out_dir:
+        out_dir = args.out_dir
+    elif len(work_dirs) == 1:
+        out_dir = osp.join(work_dirs[0], 'analysis', TOOL)
+    else:
+        out_dir = osp.join(
+            osp.commonpath([osp.abspath(w) for w in work_dirs]), TOOL)
+    table = markdown_table(rows)
+    os.makedirs(out_dir, exist_ok=True)
+    with open(osp.join(out_dir, 'results.md'), 'w') as f:
+        f.write(table)
+    ks = _ks(rows)
+    csv_rows = []
+    for r in rows:
+        paper = r['paper'] or {}
+        csv_row = dict(
+            run=r['run'],
+            work_dir=r['work_dir'],
+            config=r['config'],
+            method=r['method'],
+            source=r['source'],
+            file=r['file'])
+        csv_row.update({k: r['metrics'].get(k) for k in ks})
+        csv_row.update(
+            RP=r['metrics'].get('RP'), **{'M@R': r['metrics'].get('M@R')})
+        csv_row.update({f'paper_{k}': paper.get(k) for k in PAPER_METRICS})
+        csv_rows.append(csv_row)
+    write_csv(osp.join(out_dir, 'results.csv'), csv_rows)
+    plot_rows(rows, osp.join(out_dir, 'results.png'))
+    result = dict(rows=rows, skipped=skipped, table=table)
+    write_json(osp.join(out_dir, 'results.json'), result)
     print(table)
     print(f'Results written to {out_dir}')
     result['out_dir'] = out_dir

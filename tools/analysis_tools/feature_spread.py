@@ -31,12 +31,11 @@ import torch
 from mmengine.config import DictAction
 
 import gcahng  # noqa: F401  (registries, safe checkpoint globals)
+from gcahng.apis.builders import (AnalysisError, build_dataset, build_model,
+                                  default_out_dir, load_config, run_batches)
 from gcahng.models.necks import EmbeddingNeck
 from gcahng.utils import run_tool
-from gcahng.visualization.analysis import (AnalysisError, build_dataset,
-                                           build_model, default_out_dir,
-                                           load_config, run_batches, write_csv,
-                                           write_json)
+from gcahng.utils.result_files import write_csv, write_json
 from gcahng.visualization.figures import get_pyplot, save_figure
 
 TOOL = 'feature_spread'
@@ -198,65 +197,62 @@ def plot_channels(features: Dict[str, np.ndarray],
 def main(argv: Optional[Sequence[str]] = None) -> dict:
     """Run the tool; returns the summary it writes to ``summary.json``."""
     args = parse_args(argv)
-    try:
-        cfg = load_config(args.config, args.cfg_options)
-        out_dir = args.out_dir or default_out_dir(cfg, args.config, TOOL,
-                                                  args.work_dir)
-        model = build_model(cfg, args.checkpoint, args.device, args.config)
-        own = getattr(getattr(model, 'neck', None), 'pooling', None)
-        poolings = list(dict.fromkeys(args.pooling or [own or 'avg']))
-        if 'none' in poolings:
-            poolings = ['avg']  # only used if the features are 4-D
-        dataset = build_dataset(cfg, 'test')
-        n = len(dataset)
-        k = n if args.num_samples in (None, 0) else min(args.num_samples, n)
-        if k < 2:
-            raise AnalysisError('need at least 2 test images')
-        indices = np.sort(
-            np.random.default_rng(args.seed).choice(n, k, replace=False))
-        print(f'Backbone features of {k} test images')
-        features = pooled_features(model, dataset, indices, poolings,
-                                   args.batch_size)
-        stats = {p: channel_stats(x) for p, x in features.items()}
-        bn = neck_bn_stats(model)
-        rows = []
-        for p, s in stats.items():
-            for c in range(len(s['mean'])):
-                row = dict(pooling=p, channel=c)
-                row.update({key: float(v[c]) for key, v in s.items()})
-                row['rank_by_mean'] = int(s['rank_by_mean'][c])
-                if bn is not None and p in (own, 'none') and len(
-                        bn['bn_running_mean']) == len(s['mean']):
-                    row.update({key: float(v[c]) for key, v in bn.items()})
-                rows.append(row)
-        columns = list(rows[0]) + [
-            key for key in ('bn_running_mean', 'bn_running_std')
-            if bn is not None and key not in rows[0]
-        ]
-        write_csv(osp.join(out_dir, 'channel_stats.csv'), rows, columns)
-        plot_spread(stats, osp.join(out_dir, 'spread.png'))
-        shown = plot_channels(features, stats, args.num_box_channels,
-                              args.plot, osp.join(out_dir, 'channels.png'))
-        summary = dict(
-            config=args.config,
-            checkpoint=args.checkpoint,
-            neck_pooling=own,
-            num_samples=k,
-            poolings={})
-        for p, s in stats.items():
-            mean = s['mean']
-            summary['poolings'][p] = dict(
-                channels=len(mean),
-                mean_of_means=float(mean.mean()),
-                std_of_means=float(mean.std()),
-                mean_of_stds=float(s['std'].mean()),
-                cv_of_means=float(mean.std() / max(abs(mean.mean()), 1e-12)),
-                dead_channels=int((s['std'] == 0).sum()),
-                mean_frac_nonpositive=float(s['frac_nonpositive'].mean()),
-                box_channels=shown[p])
-        write_json(osp.join(out_dir, 'summary.json'), summary)
-    except AnalysisError as err:
-        raise SystemExit(f'{TOOL}.py: error: {err}') from None
+    cfg = load_config(args.config, args.cfg_options)
+    out_dir = args.out_dir or default_out_dir(cfg, args.config, TOOL,
+                                              args.work_dir)
+    model = build_model(cfg, args.checkpoint, args.device, args.config)
+    own = getattr(getattr(model, 'neck', None), 'pooling', None)
+    poolings = list(dict.fromkeys(args.pooling or [own or 'avg']))
+    if 'none' in poolings:
+        poolings = ['avg']  # only used if the features are 4-D
+    dataset = build_dataset(cfg, 'test')
+    n = len(dataset)
+    k = n if args.num_samples in (None, 0) else min(args.num_samples, n)
+    if k < 2:
+        raise AnalysisError('need at least 2 test images')
+    indices = np.sort(
+        np.random.default_rng(args.seed).choice(n, k, replace=False))
+    print(f'Backbone features of {k} test images')
+    features = pooled_features(model, dataset, indices, poolings,
+                               args.batch_size)
+    stats = {p: channel_stats(x) for p, x in features.items()}
+    bn = neck_bn_stats(model)
+    rows = []
+    for p, s in stats.items():
+        for c in range(len(s['mean'])):
+            row = dict(pooling=p, channel=c)
+            row.update({key: float(v[c]) for key, v in s.items()})
+            row['rank_by_mean'] = int(s['rank_by_mean'][c])
+            if bn is not None and p in (own, 'none') and len(
+                    bn['bn_running_mean']) == len(s['mean']):
+                row.update({key: float(v[c]) for key, v in bn.items()})
+            rows.append(row)
+    columns = list(rows[0]) + [
+        key for key in ('bn_running_mean', 'bn_running_std')
+        if bn is not None and key not in rows[0]
+    ]
+    write_csv(osp.join(out_dir, 'channel_stats.csv'), rows, columns)
+    plot_spread(stats, osp.join(out_dir, 'spread.png'))
+    shown = plot_channels(features, stats, args.num_box_channels, args.plot,
+                          osp.join(out_dir, 'channels.png'))
+    summary = dict(
+        config=args.config,
+        checkpoint=args.checkpoint,
+        neck_pooling=own,
+        num_samples=k,
+        poolings={})
+    for p, s in stats.items():
+        mean = s['mean']
+        summary['poolings'][p] = dict(
+            channels=len(mean),
+            mean_of_means=float(mean.mean()),
+            std_of_means=float(mean.std()),
+            mean_of_stds=float(s['std'].mean()),
+            cv_of_means=float(mean.std() / max(abs(mean.mean()), 1e-12)),
+            dead_channels=int((s['std'] == 0).sum()),
+            mean_frac_nonpositive=float(s['frac_nonpositive'].mean()),
+            box_channels=shown[p])
+    write_json(osp.join(out_dir, 'summary.json'), summary)
     print(f'Results written to {out_dir}')
     summary['out_dir'] = out_dir
     return summary

@@ -29,9 +29,9 @@ import torch
 from mmengine.config import DictAction
 
 import gcahng  # noqa: F401  (registries, safe checkpoint globals)
+from gcahng.apis import builders as ana
 from gcahng.evaluation import as_embeddings
-from gcahng.utils import run_tool
-from gcahng.visualization import analysis as ana
+from gcahng.utils import result_files, run_tool
 from gcahng.visualization import figures
 
 TOOL = 'visualize_embeddings'
@@ -146,7 +146,7 @@ def plot_test(args, cfg, model, out_dir: str, summary: dict) -> None:
         if is_query is not None:
             row['is_query'] = bool(is_query[idx])
         rows.append(row)
-    ana.write_csv(osp.join(out_dir, 'test_tsne.csv'), rows)
+    result_files.write_csv(osp.join(out_dir, 'test_tsne.csv'), rows)
 
     plt = figures.get_pyplot()
     colours = figures.class_colours(len(chosen))
@@ -265,7 +265,7 @@ def plot_batch(args, cfg, model, out_dir: str, summary: dict) -> None:
         args.perplexity, args.tsne_iters)
     for row, p in zip(rows, xy):
         row['x'], row['y'] = float(p[0]), float(p[1])
-    ana.write_csv(osp.join(out_dir, 'batch_tsne.csv'), rows)
+    result_files.write_csv(osp.join(out_dir, 'batch_tsne.csv'), rows)
 
     # how hard are the negatives: cos(anchor, S_a[n, m]) vs. the mean
     # cos(anchor, z_{g, m}) of the real samples of class m they come from
@@ -345,29 +345,26 @@ def plot_batch(args, cfg, model, out_dir: str, summary: dict) -> None:
 def main(argv: Optional[Sequence[str]] = None) -> dict:
     """Run the tool; returns the summary it writes to ``summary.json``."""
     args = parse_args(argv)
-    try:
-        cfg = ana.load_config(args.config, args.cfg_options)
-        out_dir = args.out_dir or ana.default_out_dir(cfg, args.config, TOOL,
-                                                      args.work_dir)
-        model = ana.build_model(cfg, args.checkpoint, args.device, args.config)
-        summary = dict(
-            config=args.config,
-            checkpoint=args.checkpoint,
-            model=type(model).__name__,
-            normalized=not args.no_normalize)
-        plot_test(args, cfg, model, out_dir, summary)
-        if args.no_batch:
-            pass
-        elif is_generator_model(model):
-            plot_batch(args, cfg, model, out_dir, summary)
-        else:
-            summary['note'] = (
-                f'{type(model).__name__} checkpoint without a graph head / '
-                'CACAI generator: only the test-embedding plot is made')
-            print(summary['note'])
-        ana.write_json(osp.join(out_dir, 'summary.json'), summary)
-    except ana.AnalysisError as err:
-        raise SystemExit(f'{TOOL}.py: error: {err}') from None
+    cfg = ana.load_config(args.config, args.cfg_options)
+    out_dir = args.out_dir or ana.default_out_dir(cfg, args.config, TOOL,
+                                                  args.work_dir)
+    model = ana.build_model(cfg, args.checkpoint, args.device, args.config)
+    summary = dict(
+        config=args.config,
+        checkpoint=args.checkpoint,
+        model=type(model).__name__,
+        normalized=not args.no_normalize)
+    plot_test(args, cfg, model, out_dir, summary)
+    if args.no_batch:
+        pass
+    elif is_generator_model(model):
+        plot_batch(args, cfg, model, out_dir, summary)
+    else:
+        summary['note'] = (
+            f'{type(model).__name__} checkpoint without a graph head / '
+            'CACAI generator: only the test-embedding plot is made')
+        print(summary['note'])
+    result_files.write_json(osp.join(out_dir, 'summary.json'), summary)
     print(f'Results written to {out_dir}')
     summary['out_dir'] = out_dir
     return summary

@@ -27,13 +27,12 @@ import numpy as np
 from mmengine.config import DictAction
 
 import gcahng  # noqa: F401  (registries, safe checkpoint globals)
+from gcahng.apis.builders import (AnalysisError, build_dataset, build_model,
+                                  dataset_labels, default_out_dir,
+                                  extract_embeddings, load_config, query_mask)
 from gcahng.evaluation import per_query_retrieval, retrieval_metrics
 from gcahng.utils import run_tool
-from gcahng.visualization.analysis import (AnalysisError, build_dataset,
-                                           build_model, dataset_labels,
-                                           default_out_dir, extract_embeddings,
-                                           load_config, query_mask, write_csv,
-                                           write_json)
+from gcahng.utils.result_files import write_csv, write_json
 from gcahng.visualization.figures import get_pyplot, raw_image, save_figure
 
 TOOL = 'visualize_retrieval'
@@ -256,55 +255,52 @@ def draw_grid(runs: List[dict], names: List[str], positions: List[int], args,
 def main(argv: Optional[Sequence[str]] = None) -> dict:
     """Run the tool; returns what it writes to ``retrieval.json``."""
     args = parse_args(argv)
-    try:
-        if args.topk < 1:
-            raise AnalysisError('--topk must be >= 1')
-        runs = [embed_model(args.config, args.checkpoint, args)]
-        if args.compare:
-            runs.append(embed_model(args.compare[0], args.compare[1], args))
-            if not np.array_equal(runs[0]['labels'], runs[1]['labels']):
-                raise AnalysisError(
-                    f'--compare: the test sets of {args.config} and '
-                    f'{args.compare[0]} differ (labels or size); both '
-                    'models must be evaluated on the same data')
-        names = model_names(runs, args.names)
-        out_dir = args.out_dir or default_out_dir(runs[0]['cfg'], args.config,
-                                                  TOOL, args.work_dir)
-        positions = choose_queries(runs[0], args)
-        rows = draw_grid(runs, names, positions, args,
-                         osp.join(out_dir, 'retrieval.png'))
-        write_csv(osp.join(out_dir, 'retrieval.csv'), rows)
-        result = dict(
-            mode='query_gallery' if len(runs[0]['query_indices']) < len(
-                runs[0]['labels']) else 'leave_one_out',
-            topk=int(runs[0]['ranked']['indices'].shape[1]),
-            rank_by=args.rank_by,
-            models=[])
-        for run, name in zip(runs, names):
-            ranked = run['ranked']
-            result['models'].append(
-                dict(
-                    name=name.replace('\n', ' '),
-                    model=run['model'],
-                    config=run['config'],
-                    checkpoint=run['checkpoint'],
-                    metrics=run['metrics'],
-                    queries=[
-                        dict(
-                            index=int(run['query_indices'][p]),
-                            label=int(run['labels'][run['query_indices'][p]]),
-                            ap=float(ranked['ap'][p]),
-                            rp=float(ranked['rp'][p]),
-                            first_hit_rank=int(ranked['first_hit'][p]),
-                            num_relevant=int(ranked['num_relevant'][p]),
-                            neighbours=[
-                                int(run['gallery_indices'][g])
-                                for g in ranked['indices'][p]
-                            ]) for p in positions
-                    ]))
-        write_json(osp.join(out_dir, 'retrieval.json'), result)
-    except AnalysisError as err:
-        raise SystemExit(f'{TOOL}.py: error: {err}') from None
+    if args.topk < 1:
+        raise AnalysisError('--topk must be >= 1')
+    runs = [embed_model(args.config, args.checkpoint, args)]
+    if args.compare:
+        runs.append(embed_model(args.compare[0], args.compare[1], args))
+        if not np.array_equal(runs[0]['labels'], runs[1]['labels']):
+            raise AnalysisError(
+                f'--compare: the test sets of {args.config} and '
+                f'{args.compare[0]} differ (labels or size); both '
+                'models must be evaluated on the same data')
+    names = model_names(runs, args.names)
+    out_dir = args.out_dir or default_out_dir(runs[0]['cfg'], args.config,
+                                              TOOL, args.work_dir)
+    positions = choose_queries(runs[0], args)
+    rows = draw_grid(runs, names, positions, args,
+                     osp.join(out_dir, 'retrieval.png'))
+    write_csv(osp.join(out_dir, 'retrieval.csv'), rows)
+    result = dict(
+        mode='query_gallery' if len(runs[0]['query_indices']) < len(
+            runs[0]['labels']) else 'leave_one_out',
+        topk=int(runs[0]['ranked']['indices'].shape[1]),
+        rank_by=args.rank_by,
+        models=[])
+    for run, name in zip(runs, names):
+        ranked = run['ranked']
+        result['models'].append(
+            dict(
+                name=name.replace('\n', ' '),
+                model=run['model'],
+                config=run['config'],
+                checkpoint=run['checkpoint'],
+                metrics=run['metrics'],
+                queries=[
+                    dict(
+                        index=int(run['query_indices'][p]),
+                        label=int(run['labels'][run['query_indices'][p]]),
+                        ap=float(ranked['ap'][p]),
+                        rp=float(ranked['rp'][p]),
+                        first_hit_rank=int(ranked['first_hit'][p]),
+                        num_relevant=int(ranked['num_relevant'][p]),
+                        neighbours=[
+                            int(run['gallery_indices'][g])
+                            for g in ranked['indices'][p]
+                        ]) for p in positions
+                ]))
+    write_json(osp.join(out_dir, 'retrieval.json'), result)
     print(f'Results written to {out_dir}')
     result['out_dir'] = out_dir
     return result

@@ -36,7 +36,7 @@ from mmengine.config import Config
 
 from gcahng.datasets.csv_dataset import PROTOCOLS, find_images, folder_class
 from gcahng.utils import UserError, run_tool
-from gcahng.visualization.analysis import write_csv
+from gcahng.utils.result_files import write_csv
 
 COLUMNS = ('label', 'path', 'split', 'is_query', 'is_gallery', 'category',
            'class_name')

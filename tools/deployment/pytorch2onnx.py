@@ -58,9 +58,9 @@ def check_images(searcher: ImageSearcher, images: Optional[str],
     if images is not None:
         items, _ = resolve_images(images)
         return items[:num]
-    from gcahng.registry import DATASETS
+    from gcahng.apis.builders import build_dataset
     try:
-        dataset = DATASETS.build(searcher.cfg.test_dataloader.dataset)
+        dataset = build_dataset(searcher.cfg, 'test')
         infos = [
             dataset.get_data_info(i) for i in range(min(num, len(dataset)))
         ]

@@ -33,15 +33,14 @@ The output is ``{'state_dict': ..., 'meta': ...}``, ready for
 import argparse
 import os.path as osp
 from collections import OrderedDict
-from typing import Dict, List, Tuple
+from typing import Dict, Tuple
 
 import torch
 
 from gcahng.models.retrievers.gcahng import INITIAL_EPOCH_LOSS
 from gcahng.utils import run_tool
-from gcahng.utils.checkpoint_fit import (CheckpointMismatchError,
-                                         checkpoint_mismatch)
-from gcahng.utils.safe_globals import safe_torch_load
+from gcahng.utils.checkpoint_fit import (check_state_fits, read_checkpoint,
+                                         unwrapped_key)
 
 #: (authors' prefix, our prefix), first match wins.
 PREFIXES: Tuple[Tuple[str, str], ...] = (
@@ -60,7 +59,7 @@ def convert(official: Dict[str, torch.Tensor]) -> 'OrderedDict':
     """Rename an official state dict; unknown keys are an error."""
     converted, unknown = OrderedDict(), []
     for key, value in official.items():
-        key = key[len('module.'):] if key.startswith('module.') else key
+        key = unwrapped_key(key)  # DataParallel's module.
         for src, dst in PREFIXES:
             if key.startswith(src):
                 new = dst + key[len(src):]
@@ -81,15 +80,6 @@ def convert(official: Dict[str, torch.Tensor]) -> 'OrderedDict':
     return converted
 
 
-def unwrap(checkpoint) -> Dict[str, torch.Tensor]:
-    """The state dict inside a checkpoint file's content."""
-    for key in ('state_dict', 'model', 'model_state_dict'):
-        if isinstance(checkpoint, dict) and isinstance(
-                checkpoint.get(key), dict):
-            return checkpoint[key]
-    return checkpoint
-
-
 def check_against_config(state: Dict[str, torch.Tensor], config: str) -> None:
     """Load ``state`` strictly into the model ``config`` builds."""
     from mmengine.config import Config
@@ -99,16 +89,12 @@ def check_against_config(state: Dict[str, torch.Tensor], config: str) -> None:
     cfg = Config.fromfile(config)
     init_default_scope(cfg.get('default_scope', 'gcahng'))
     model = MODELS.build(cfg.model)
-    missing, unexpected, shapes = checkpoint_mismatch(
-        model, state, optional_prefixes=())
-    problems: List[str] = []
-    for name, keys in (('missing', missing), ('unexpected', unexpected),
-                       ('mis-shaped', shapes)):
-        if keys:
-            problems.append(f'{len(keys)} {name} {keys[:10]}')
-    if problems:
-        raise CheckpointMismatchError(
-            f'converted weights do not fit {config}: ' + '; '.join(problems))
+    check_state_fits(
+        model,
+        state,
+        f'the weights converted for {config}',
+        allow_flag=None,
+        optional_prefixes=())
 
 
 def main() -> None:
@@ -118,9 +104,7 @@ def main() -> None:
     parser.add_argument(
         '--config', help='check the result loads into this config\'s model')
     args = parser.parse_args()
-    if not osp.isfile(args.src):
-        raise FileNotFoundError(f'no checkpoint at {args.src}')
-    state = convert(unwrap(safe_torch_load(args.src, map_location='cpu')))
+    state = convert(read_checkpoint(args.src)[0])
     if args.config:
         check_against_config(state, args.config)
     torch.save(

@@ -1,6 +1,6 @@
 # DN384 metric model (docs/algorithm.md §2): DINO ViT-S/16 -> CLS token of the
 # last layer -> BN1d -> Linear(384, 384) with orthogonal weight and zero bias.
-# Leaf configs set `loss_metric`.
+# L_m is NP+ unless a leaf replaces it.
 embed_dim = 384
 model = dict(
     type='DMLRetriever',
@@ -17,4 +17,6 @@ model = dict(
         out_channels=embed_dim,
         pooling='none',
         orthogonal_init=True),
+    # modified N-pair (NP+), the paper's L_m; Proxy Anchor leaves replace it
+    loss_metric=dict(type='NPairLoss', reg_weight=3e-3),
 )

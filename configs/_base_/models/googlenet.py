@@ -1,6 +1,6 @@
 # G512 metric model (docs/algorithm.md §2): torchvision's ImageNet GoogLeNet
 # (with its `transform_input`) -> global average pool -> BN1d -> Linear(1024,
-# 512). Leaf configs set `loss_metric` and `frozen_bn2d`.
+# 512). Leaf configs set `frozen_bn2d`; L_m is NP+ unless they replace it.
 embed_dim = 512
 model = dict(
     type='DMLRetriever',
@@ -13,4 +13,6 @@ model = dict(
         in_channels=1024,
         out_channels=embed_dim,
         pooling='avg'),
+    # modified N-pair (NP+), the paper's L_m; Proxy Anchor leaves replace it
+    loss_metric=dict(type='NPairLoss', reg_weight=3e-3),
 )

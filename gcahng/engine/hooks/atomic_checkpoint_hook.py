@@ -1,99 +1,40 @@
 """Checkpoints written atomically: a killed save leaves the previous ones.
 
 MMEngine's :class:`~mmengine.hooks.CheckpointHook` writes ``epoch_N.pth``
-(through the local file backend's ``put``) and then ``last_checkpoint``
-(with ``open(..., 'w')``) straight to their final names, so a run killed
+through a file backend's ``put`` and then ``last_checkpoint`` with a plain
+``open(..., 'w')``, both straight to their final names, so a run killed
 while saving leaves a truncated checkpoint under a real name or an empty
 ``last_checkpoint`` (and ``--resume`` then silently starts from scratch).
-Here both are written to a temporary file in the same folder, flushed to
-disk and moved into place with :func:`os.replace`, which is atomic on POSIX
-and Windows: a reader sees the old file or the complete new one.
+Here the checkpoints go through the registered ``'atomic_local'`` file
+backend (:class:`gcahng.engine.fileio.AtomicLocalBackend`), chosen through
+the hook's public ``backend_args`` when the config sets none and the
+checkpoints stay on the local disk, and ``last_checkpoint`` is written by
+this hook with :func:`~gcahng.engine.fileio.atomic_open` (a temporary file
+in the same folder, flushed and moved into place with :func:`os.replace`).
+Nothing of mmengine is patched.
 
 The hook is registered in the gcahng registry under mmengine's own name
 ``CheckpointHook``, so every config (``default_scope = 'gcahng'``) gets it
 without a config change.
 """
-import builtins
 import contextlib
-import os
 import os.path as osp
-from typing import IO, Any, ContextManager, Iterator, Union
+from typing import Any, ContextManager, Optional
 
-import mmengine
-from mmengine.fileio import LocalBackend
+from mmengine.dist import is_main_process
 from mmengine.hooks import CheckpointHook as _MMEngineCheckpointHook
-from mmengine.hooks import checkpoint_hook as _checkpoint_hook_module
 
+from gcahng.engine.fileio import ATOMIC_LOCAL, atomic_open
 from gcahng.registry import HOOKS
 from gcahng.utils.logging import withheld_log_records
 
-
-def _temporary_name(path: str) -> str:
-    folder, name = osp.split(osp.abspath(path))
-    return osp.join(folder, f'.{name}.tmp-{os.getpid()}')
+#: The pointer file mmengine's ``find_latest_checkpoint`` reads.
+LAST_CHECKPOINT = 'last_checkpoint'
 
 
-@contextlib.contextmanager
-def atomic_open(path: Union[str, os.PathLike],
-                mode: str = 'w',
-                **kwargs: Any) -> Iterator[IO]:
-    """``open(path, mode)`` for writing, moved into place only on success.
-
-    The file is written as a hidden temporary file next to ``path``,
-    flushed and ``fsync``-ed, then renamed over ``path`` with
-    :func:`os.replace`; on any exception (a kill, a full disk) the
-    temporary file is removed and ``path`` is untouched.
-    """
-    path = os.fspath(path)
-    tmp = _temporary_name(path)
-    try:
-        with builtins.open(tmp, mode, **kwargs) as f:
-            yield f
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if osp.exists(tmp):
-            os.remove(tmp)
-        raise
-
-
-def _atomic_put(self: LocalBackend, obj: bytes,
-                filepath: Union[str, os.PathLike]) -> None:
-    """``LocalBackend.put`` through :func:`atomic_open`."""
-    mmengine.mkdir_or_exist(osp.dirname(osp.abspath(filepath)))
-    with atomic_open(filepath, 'wb') as f:
-        f.write(obj)
-
-
-def _open_for_hook(file: Any, mode: str = 'r', *args: Any, **kwargs: Any):
-    """``open`` as the checkpoint hook module sees it while saving: writes
-    (``last_checkpoint``) are atomic, everything else is plain ``open``."""
-    if not args and isinstance(file,
-                               (str, os.PathLike)) and mode in ('w', 'wb'):
-        return atomic_open(file, mode, **kwargs)
-    return builtins.open(file, mode, *args, **kwargs)
-
-
-@contextlib.contextmanager
-def atomic_checkpoint_writes() -> Iterator[None]:
-    """Make local checkpoint and ``last_checkpoint`` writes atomic for the
-    duration (the local file backend's ``put`` and the ``open`` of
-    mmengine's checkpoint hook module)."""
-    module = _checkpoint_hook_module
-    had_open = 'open' in vars(module)
-    old_open = vars(module).get('open')
-    old_put = LocalBackend.put
-    LocalBackend.put = _atomic_put
-    module.open = _open_for_hook
-    try:
-        yield
-    finally:
-        LocalBackend.put = old_put
-        if had_open:
-            module.open = old_open
-        else:
-            del module.open
+def _is_local(path: Optional[str]) -> bool:
+    """Whether ``path`` (None: the work dir) is on the local disk."""
+    return path is None or '://' not in str(path)
 
 
 @HOOKS.register_module(name='CheckpointHook')
@@ -102,19 +43,66 @@ class AtomicCheckpointHook(_MMEngineCheckpointHook):
 
     Same arguments and behaviour as mmengine's hook; a run killed while
     saving leaves the previous checkpoint and ``last_checkpoint`` intact and
-    no truncated file under a checkpoint's name.
+    no truncated file under a checkpoint's name. Checkpoints on the local
+    disk without ``backend_args`` are written through the ``'atomic_local'``
+    file backend; explicit ``backend_args`` (another storage) are kept.
     """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if (self.backend_args is None and self.file_client_args is None
+                and _is_local(self.out_dir)):
+            self.backend_args = dict(backend=ATOMIC_LOCAL)
 
     def before_train(self, runner) -> None:
         with self._quiet_file_client():
             super().before_train(runner)
 
     def _save_checkpoint_with_step(self, runner, step, meta) -> None:
-        with atomic_checkpoint_writes(), self._quiet_file_client():
-            super()._save_checkpoint_with_step(runner, step, meta)
+        """mmengine 0.10's ``CheckpointHook._save_checkpoint_with_step``
+        (drop the oldest of ``max_keep_ckpts``, save through the file
+        backend) with ``last_checkpoint`` written by :func:`atomic_open`:
+        the parent writes it with a plain ``open``, so it is not called."""
+        with self._quiet_file_client():
+            self._drop_oldest_checkpoint(runner, step)
+            ckpt_filename = self.filename_tmpl.format(step)
+            self.last_ckpt = self.file_backend.join_path(
+                self.out_dir, ckpt_filename)
+            runner.message_hub.update_info('last_ckpt', self.last_ckpt)
+            runner.save_checkpoint(
+                self.out_dir,
+                ckpt_filename,
+                self.file_client_args,
+                save_optimizer=self.save_optimizer,
+                save_param_scheduler=self.save_param_scheduler,
+                meta=meta,
+                by_epoch=self.by_epoch,
+                backend_args=self.backend_args,
+                **self.args)
+        if is_main_process():
+            with atomic_open(osp.join(runner.work_dir, LAST_CHECKPOINT)) as f:
+                f.write(self.last_ckpt)
+
+    def _drop_oldest_checkpoint(self, runner, step: int) -> None:
+        """Keep at most ``max_keep_ckpts`` checkpoints, ``step`` counted."""
+        if self.max_keep_ckpts <= 0 or (self.keep_ckpt_ids
+                                        and self.keep_ckpt_ids[-1] == step):
+            return  # off, or a second save in one step (latest and best)
+        if len(self.keep_ckpt_ids) == self.max_keep_ckpts:
+            old = self.keep_ckpt_ids.popleft()
+            if is_main_process():
+                path = self.file_backend.join_path(
+                    self.out_dir, self.filename_tmpl.format(old))
+                if self.file_backend.isfile(path):
+                    self.file_backend.remove(path)
+                elif self.file_backend.isdir(path):
+                    self.file_backend.rmtree(path)
+        self.keep_ckpt_ids.append(step)
+        runner.message_hub.update_info('keep_ckpt_ids',
+                                       list(self.keep_ckpt_ids))
 
     def _save_best_checkpoint(self, runner, metrics) -> None:
-        with atomic_checkpoint_writes(), self._quiet_file_client():
+        with self._quiet_file_client():
             super()._save_best_checkpoint(runner, metrics)
 
     def _quiet_file_client(self) -> ContextManager:

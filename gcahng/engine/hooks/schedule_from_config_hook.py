@@ -12,9 +12,16 @@ config's schedulers and replays them up to the restored step so the
 learning rates are those of an uninterrupted run with the current config.
 Each change is logged in one line. With an unchanged config nothing is
 touched (the resumed run stays bit-identical).
+
+Only public interfaces are used: the runner's position (``iter``,
+``epoch``), ``build_param_scheduler`` and ``param_schedulers``, the
+schedulers' ``state_dict`` and ``step``, and the optimisers' param groups
+with the ``initial_<param>`` values mmengine's schedulers keep there. The
+config's schedulers are built on those initial values, as at the start of
+training, and stepped as often as the param-scheduler hook would have.
 """
 import copy
-from typing import Any, Dict, List, Tuple
+from typing import Any, Dict, List
 
 from mmengine.hooks import Hook
 from mmengine.logging import print_log
@@ -60,29 +67,33 @@ def schedule_changes(restored: Any, fresh: Any) -> List[str]:
     return changes
 
 
-def _optimizer_state(schedulers: List[Any]) -> List[Tuple[Any, Any, list]]:
-    """Param-group values and step counters of the schedulers' optimisers,
-    so that building fresh schedulers leaves them as they were."""
-    seen, state = set(), []
+def _optimizers(schedulers: List[Any]) -> List[Any]:
+    """The distinct optimisers of ``schedulers``, in order."""
+    seen: Dict[int, Any] = {}
     for s in schedulers:
-        opt = s.optimizer
-        if id(opt) in seen:
-            continue
-        seen.add(id(opt))
-        groups = [{
-            k: copy.deepcopy(v)
-            for k, v in g.items() if k != 'params'
-        } for g in opt.param_groups]
-        state.append((opt, getattr(opt, '_global_step', None), groups))
-    return state
+        seen.setdefault(id(s.optimizer), s.optimizer)
+    return list(seen.values())
 
 
-def _restore_optimizer_state(state: List[Tuple[Any, Any, list]]) -> None:
-    for opt, step, groups in state:
+def _group_values(optimizers: List[Any]) -> List[List[Dict[str, Any]]]:
+    """The optimisers' param-group values (all but the parameters)."""
+    return [[{
+        k: copy.deepcopy(v)
+        for k, v in g.items() if k != 'params'
+    } for g in opt.param_groups] for opt in optimizers]
+
+
+def _set_group_values(optimizers: List[Any],
+                      values: List[List[Dict[str, Any]]]) -> None:
+    for opt, groups in zip(optimizers, values):
         for group, saved in zip(opt.param_groups, groups):
             group.update(saved)
-        if step is not None:
-            opt._global_step = step
+
+
+def _steps_taken(scheduler: Any, runner) -> int:
+    """How often the param-scheduler hook has stepped ``scheduler`` by the
+    runner's position: once an epoch (``by_epoch``) or once an iteration."""
+    return runner.epoch if scheduler.by_epoch else runner.iter
 
 
 @HOOKS.register_module()
@@ -95,19 +106,17 @@ class ScheduleFromConfigHook(Hook):
     priority = 'VERY_HIGH'
 
     def before_train(self, runner) -> None:
-        if not getattr(runner, '_resume', False) or not getattr(
-                runner, '_has_loaded', False):
+        # a resumed run is past its first iteration before training starts
+        if runner.iter == 0:
             return
         restored = _as_named_lists(runner.param_schedulers)
         if not restored or runner.cfg.get('param_scheduler') is None:
             return
-        all_old = [s for lst in restored.values() for s in lst]
-        saved = _optimizer_state(all_old)
-        fresh = _as_named_lists(
-            runner.build_param_scheduler(
-                copy.deepcopy(runner.cfg.param_scheduler)))
-        _restore_optimizer_state(saved)
-        result = {}
+        optimizers = _optimizers([s for v in restored.values() for s in v])
+        saved = _group_values(optimizers)
+        fresh = self._build(runner)
+        _set_group_values(optimizers, saved)
+        changed = {}
         for name, old_list in restored.items():
             new_list = fresh.get(name, [])
             label = f'param_scheduler {name}' if name else 'param_scheduler'
@@ -118,13 +127,11 @@ class ScheduleFromConfigHook(Hook):
                     'the checkpoint\'s',
                     'current',
                     level='WARNING')
-                result[name] = old_list
                 continue
             changes = [(i, schedule_changes(o, n))
                        for i, (o, n) in enumerate(zip(old_list, new_list))]
             if not any(c for _, c in changes) or any(
                     getattr(n, 'need_val_args', False) for n in new_list):
-                result[name] = old_list
                 continue
             for i, change in changes:
                 if change:
@@ -132,30 +139,47 @@ class ScheduleFromConfigHook(Hook):
                         f'resume: {label}[{i}] '
                         f'{type(new_list[i]).__name__} ' + ', '.join(change) +
                         ' (from the config)', 'current')
-            self._replay(old_list, new_list)
-            result[name] = new_list
+            changed[name] = True
+        if not changed:
+            return
+        # the config's schedulers, built on the optimisers' initial values
+        # (as at the start of training) and stepped as far as the run went;
+        # the optimisers of unchanged schedules keep their values
+        moved = _optimizers([s for n in changed for s in restored[n]])
+        for opt in moved:
+            for group in opt.param_groups:
+                for key in [k for k in group if k.startswith('initial_')]:
+                    group[key[len('initial_'):]] = group[key]
+        fresh = self._build(runner)
+        kept = [i for i, opt in enumerate(optimizers) if opt not in moved]
+        _set_group_values([optimizers[i] for i in kept],
+                          [saved[i] for i in kept])
+        result = {}
+        for name, old_list in restored.items():
+            if name in changed:
+                self._replay(fresh[name], runner)
+                result[name] = fresh[name]
+            else:
+                result[name] = old_list
         if isinstance(runner.param_schedulers, dict):
             runner.param_schedulers = result
         else:
             runner.param_schedulers = result.get('', [])
 
     @staticmethod
-    def _replay(old_list: List[Any], new_list: List[Any]) -> None:
-        """Reset the optimiser's values to the schedule's start and step the
-        config's schedulers as far as the restored ones had gone."""
-        param = new_list[0].param_name
-        opt = new_list[0].optimizer
-        for group, base in zip(opt.param_groups, new_list[0].base_values):
-            group[param] = base
-        for s in new_list:  # redo the construction step on the reset values
-            s._global_step, s.last_step = -1, -1
-        step = getattr(opt, '_global_step', None)
-        for s in new_list:
-            s.step()
-        target = max(o._global_step for o in old_list)
-        for k in range(1, target + 1):
-            for o, n in zip(old_list, new_list):
-                if n._global_step < o._global_step:
-                    n.step()
-        if step is not None:
-            opt._global_step = step
+    def _build(runner) -> Dict[str, List[Any]]:
+        """The schedulers of the current config (the runner's public
+        builder; building steps them once, as at the start of training)."""
+        return _as_named_lists(
+            runner.build_param_scheduler(
+                copy.deepcopy(runner.cfg.param_scheduler)))
+
+    @staticmethod
+    def _replay(schedulers: List[Any], runner) -> None:
+        """Step freshly built ``schedulers`` in order, each as often as the
+        param-scheduler hook would have by the runner's position."""
+        targets = [_steps_taken(s, runner) for s in schedulers]
+        for k in range(max(targets, default=0)):
+            for s, target in zip(schedulers, targets):
+                if k < target:
+                    s.step()

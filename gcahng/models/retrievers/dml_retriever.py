@@ -8,6 +8,7 @@ from mmpretrain.structures import DataSample
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from gcahng.registry import MODELS
+from gcahng.utils.checkpoint_fit import unwrapped_key
 from ..utils import (EmbeddingMemory, GlobalBatch, MemorySettingError,
                      MemoryView, convert_global_batchnorm,
                      distributed_world_size, gather_global_batch,
@@ -69,13 +70,11 @@ def _read_wrapped_child_keys(module: nn.Module, state_dict: dict, prefix: str,
     Without this, a resume or a test from such a checkpoint loaded nothing
     into the wrapped children and warned only about missing keys.
     """
-    heads = tuple(f'{prefix}{name}.module.'
-                  for name, _ in module.named_children())
-    for key in [k for k in state_dict if k.startswith(heads)]:
-        head = next(h for h in heads if key.startswith(h))
-        new_key = head[:-len('module.')] + key[len(head):]
-        state_dict.setdefault(new_key, state_dict[key])
-        del state_dict[key]
+    for key in [k for k in state_dict if k.startswith(prefix)]:
+        new_key = prefix + unwrapped_key(key[len(prefix):])
+        if new_key != key:
+            state_dict.setdefault(new_key, state_dict[key])
+            del state_dict[key]
 
 
 def _drop_memory_keys(module: nn.Module, state_dict: dict, prefix: str, *args:

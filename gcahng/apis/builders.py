@@ -1,18 +1,18 @@
-"""What the analysis tools in ``tools/analysis_tools/`` share.
+"""The one home for building from a config and running batches.
 
-Building a model from a config and a checkpoint (with a clear error when
-they do not match), the config's datasets and dataloaders, embedding and
-backbone-feature extraction with a progress bar, and writing CSV and JSON
-files. The figures are in :mod:`gcahng.visualization.figures`; per-query
-retrieval is :func:`gcahng.evaluation.per_query_retrieval`.
+Reading a config (``--cfg-options``, default scope), building its model
+(with a checkpoint through :func:`gcahng.utils.checkpoint_fit.load_checkpoint`
+or with its initial weights), its datasets and dataloaders, and running a
+model over a dataset in batches (embeddings, backbone features) with a
+progress bar. :class:`~gcahng.apis.ImageSearcher` and the tools
+(``tools/analysis_tools/``, ``tools/deployment/``) build through it; the
+figures are in :mod:`gcahng.visualization.figures`, per-query retrieval is
+:func:`gcahng.evaluation.per_query_retrieval`, result files are written by
+:mod:`gcahng.utils.result_files`.
 """
 import copy
-import csv
-import json
-import os
 import os.path as osp
-from typing import (Any, Callable, Dict, Iterable, List, Optional, Sequence,
-                    Union)
+from typing import Any, Callable, Dict, List, Optional, Sequence, Union
 
 import numpy as np
 import torch
@@ -21,32 +21,26 @@ from mmengine.dataset import pseudo_collate
 from mmengine.registry import init_default_scope
 from mmengine.utils import ProgressBar
 
-from gcahng.utils import UserError, safe_torch_load
-from gcahng.utils.checkpoint_fit import checkpoint_mismatch, state_dict_of
-
-
-class AnalysisError(UserError, RuntimeError):
-    """A problem an analysis tool reports in one line, without a stack
-    trace: a missing file, a bad argument, a checkpoint that does not match
-    its config."""
-
-
-class CheckpointMismatchError(AnalysisError):
-    """The checkpoint's weights do not fit the model its config builds."""
+from gcahng.utils.checkpoint_fit import load_checkpoint
+from gcahng.utils.cli import AnalysisError
 
 
 # ----------------------------------------------------------------------
 # config, model, data
-def load_config(path: str,
+def load_config(config: Union[str, Config],
                 cfg_options: Optional[Dict[str, Any]] = None) -> Config:
-    """Read a config, apply ``--cfg-options`` and set its default scope.
+    """Read a config (a path, or a :class:`Config`, copied), apply
+    ``--cfg-options`` and set its default scope.
 
     Raises:
         AnalysisError: if the file does not exist.
     """
-    if not osp.isfile(path):
-        raise AnalysisError(f'no config file at {path}')
-    cfg = Config.fromfile(path)
+    if isinstance(config, Config):
+        cfg = copy.deepcopy(config)
+    elif not osp.isfile(config):
+        raise AnalysisError(f'no config file at {config}')
+    else:
+        cfg = Config.fromfile(config)
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
     init_default_scope(cfg.get('default_scope', 'gcahng'))
@@ -76,68 +70,35 @@ def pick_device(device: Optional[str] = None) -> torch.device:
     return torch.device(device)
 
 
-def _listing(keys: Sequence[str], limit: int = 8) -> str:
-    shown = ', '.join(keys[:limit])
-    more = f' (and {len(keys) - limit} more)' if len(keys) > limit else ''
-    return shown + more
-
-
-def load_checkpoint_strict(model: torch.nn.Module,
-                           checkpoint: str,
-                           config_path: str = 'the config') -> dict:
-    """Load ``checkpoint`` into ``model`` (weights-only unpickler);
-    every tensor must match.
-
-    Returns:
-        dict: The checkpoint's ``meta`` (empty if it has none).
-
-    Raises:
-        AnalysisError: if the file is missing or holds no state dict.
-        UnsafeCheckpointError: if it holds objects the weights-only
-            unpickler refuses.
-        CheckpointMismatchError: on missing or unexpected keys or shape
-            mismatches, naming them and the likely cause.
-    """
-    if not osp.isfile(checkpoint):
-        raise AnalysisError(f'no checkpoint file at {checkpoint}')
-    ckpt = safe_torch_load(checkpoint, map_location='cpu')
-    if not isinstance(ckpt, dict):
-        raise AnalysisError(f'{checkpoint} holds no state dict')
-    state = state_dict_of(ckpt)
-    missing, unexpected, shapes = checkpoint_mismatch(model, state, ())
-    if missing or unexpected or shapes:
-        problems = []
-        if missing:
-            problems.append(f'{len(missing)} weights the model needs are '
-                            f'missing: {_listing(missing)}')
-        if unexpected:
-            problems.append(f'{len(unexpected)} weights the model does not '
-                            f'have: {_listing(unexpected)}')
-        if shapes:
-            problems.append(f'{len(shapes)} shapes differ: '
-                            f'{_listing(shapes, 4)}')
-        raise CheckpointMismatchError(
-            f'checkpoint {checkpoint} does not match the model of '
-            f'{config_path} ({type(model).__name__}): ' + '; '.join(problems) +
-            '. Pass the config the checkpoint was trained with (a GCA-HNG '
-            'checkpoint has graph_head.* weights, a baseline has none).')
-    model.load_state_dict(state, strict=True)
-    meta = ckpt.get('meta', {})
-    return meta if isinstance(meta, dict) else {}
-
-
 def build_model(cfg: Config,
                 checkpoint: Optional[str] = None,
                 device: Optional[Union[str, torch.device]] = None,
-                config_path: str = 'the config') -> torch.nn.Module:
-    """Build ``cfg.model``, load ``checkpoint`` (or run ``init_weights``
-    without one), move it to ``device`` and switch it to eval mode."""
+                config_path: str = 'the config',
+                init_weights: bool = True) -> torch.nn.Module:
+    """Build ``cfg.model``, load ``checkpoint`` (or, without one and with
+    ``init_weights``, run ``init_weights``), move it to ``device`` and
+    switch it to eval mode.
+
+    The checkpoint must fit every tensor of the model
+    (:func:`gcahng.utils.checkpoint_fit.load_checkpoint`; a mismatch raises
+    :class:`gcahng.utils.CheckpointMismatchError`). A caller that loads
+    part of a checkpoint into part of the model (``ImageSearcher``: the
+    backbone and neck) passes no checkpoint and loads it itself through
+    the same function.
+    """
     from gcahng.registry import MODELS
     init_default_scope(cfg.get('default_scope', 'gcahng'))
     model = MODELS.build(copy.deepcopy(cfg.model))
     if checkpoint is not None:
-        load_checkpoint_strict(model, checkpoint, config_path)
-    elif hasattr(model, 'init_weights'):
+        load_checkpoint(
+            model,
+            checkpoint,
+            optional_prefixes=(),
+            allow_flag=None,
+            source=f'{checkpoint} ({type(model).__name__} of {config_path})',
+            hint='Pass the config the checkpoint was trained with (a GCA-HNG '
+            'checkpoint has graph_head.* weights, a baseline has none).')
+    elif init_weights and hasattr(model, 'init_weights'):
         model.init_weights()
     device = pick_device(device) if not isinstance(device,
                                                    torch.device) else device
@@ -247,53 +208,8 @@ def extract_embeddings(model: torch.nn.Module,
     return torch.cat(outs).numpy()
 
 
-# ----------------------------------------------------------------------
-# files
-def _jsonable(obj: Any) -> Any:
-    if isinstance(obj, dict):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_jsonable(v) for v in obj]
-    if isinstance(obj, np.ndarray):
-        return _jsonable(obj.tolist())
-    if isinstance(obj, torch.Tensor):
-        return _jsonable(obj.tolist())
-    if isinstance(obj, np.generic):
-        obj = obj.item()
-    if isinstance(obj, float) and not np.isfinite(obj):
-        return None
-    return obj
-
-
-def write_json(path: str, obj: Any) -> str:
-    """Write ``obj`` (numpy/torch values converted, NaN as null)."""
-    os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
-    with open(path, 'w') as f:
-        json.dump(_jsonable(obj), f, indent=2)
-    return path
-
-
-def write_csv(path: str,
-              rows: Iterable[Dict[str, Any]],
-              fieldnames: Optional[Sequence[str]] = None) -> str:
-    """Write dict rows as CSV (columns: ``fieldnames`` or the first row's
-    keys)."""
-    rows = list(rows)
-    if fieldnames is None:
-        fieldnames = list(rows[0]) if rows else []
-    os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
-    with open(path, 'w', newline='') as f:
-        writer = csv.DictWriter(f, fieldnames=list(fieldnames))
-        writer.writeheader()
-        for row in rows:
-            writer.writerow({k: _jsonable(v) for k, v in row.items()})
-    return path
-
-
 __all__ = [
-    'AnalysisError', 'CheckpointMismatchError', 'load_config',
-    'default_out_dir', 'pick_device', 'load_checkpoint_strict', 'build_model',
-    'build_dataset', 'build_dataloader', 'dataset_labels', 'query_mask',
-    'class_names', 'run_batches', 'extract_embeddings', 'write_json',
-    'write_csv'
+    'AnalysisError', 'load_config', 'default_out_dir', 'pick_device',
+    'build_model', 'build_dataset', 'build_dataloader', 'dataset_labels',
+    'query_mask', 'class_names', 'run_batches', 'extract_embeddings'
 ]
