@@ -301,6 +301,31 @@ def parse_variant(text: str) -> Tuple[Run, Optional[str]]:
     return Run(name, ON_BASELINE if on_base else '', options), loss or None
 
 
+def write_results(path: str, seeds: List[int], dev: bool,
+                  results: dict) -> None:
+    """Write the suite's results to ``path`` (JSON). A results file already
+    there from the same seeds and split keeps its other rows: a run of a
+    part of the suite (one benchmark, one loss, a variant) adds its rows,
+    replacing the runs it measured again."""
+    merged: dict = {}
+    if osp.isfile(path):
+        with open(path) as f:
+            old = json.load(f)
+        if old.get('seeds') == list(seeds) and old.get('dev') == dev:
+            merged = old['results']
+        else:
+            print(f'{path}: other seeds or split; its rows are replaced')
+    for bench, by_regime in results.items():
+        for regime, by_loss in by_regime.items():
+            for loss, runs in by_loss.items():
+                merged.setdefault(bench, {}).setdefault(regime, {}).setdefault(
+                    loss, {}).update(runs)
+    os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
+    with open(path, 'w') as f:
+        json.dump(dict(seeds=list(seeds), dev=dev, results=merged), f,
+                  indent=1)
+
+
 def suite(args: argparse.Namespace) -> None:
     variants = [parse_variant(v) for v in args.variant or []]
     for bench in args.benchmarks:
@@ -343,10 +368,7 @@ def suite(args: argparse.Namespace) -> None:
     print(f'\n{len(jobs)} runs{" (dev split)" if args.dev else ""}, '
           f'{(time.time() - start) / 60:.1f} min')
     print(suite_table(results, args.seeds))
-    os.makedirs(osp.dirname(osp.abspath(args.results)), exist_ok=True)
-    with open(args.results, 'w') as f:
-        json.dump(
-            dict(seeds=args.seeds, dev=args.dev, results=results), f, indent=1)
+    write_results(args.results, args.seeds, args.dev, results)
     print(f'results: {args.results}')
     worst = min(
         statistics.mean(
@@ -423,7 +445,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     p.add_argument('--out-dir', default='work_dirs/learning')
     p.add_argument(
         '--results',
-        default='work_dirs/learning/results.json',
+        default='docs/results/learning.json',
         help='with --suite: where every run\'s metrics are written')
     p.add_argument('--cfg-options', nargs='+', action=DictAction)
     args = p.parse_args(argv)

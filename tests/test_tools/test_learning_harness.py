@@ -132,3 +132,40 @@ def test_table_gives_paired_gains():
     assert cells[5] == '3.5 ± 0.7'  # paired gains 3, 4
     assert cells[6] == '1.0 ± 0.0'
     assert cells[7] == '0.50'
+
+
+def test_results_of_parts_of_the_suite_add_up(tmp_path):
+    learning = harness()
+    path = str(tmp_path / 'r' / 'results.json')
+    row = {0: {'R@1': 1.0}}
+    learning.write_results(path, [0], False,
+                           {'icons': {'scratch': {'PA': {'baseline': row}}}})
+    learning.write_results(
+        path, [0], False, {
+            'icons': {
+                'scratch': {
+                    'PA': {
+                        'x': row
+                    }
+                }
+            },
+            'widelands': {
+                'scratch': {
+                    'NP+': {
+                        'baseline': row
+                    }
+                }
+            }
+        })
+    results = json.load(open(path))['results']
+    assert set(results['icons']['scratch']['PA']) == {'baseline', 'x'}
+    assert results['widelands']['scratch']['NP+']['baseline'] == {
+        '0': {
+            'R@1': 1.0
+        }
+    }
+    # other seeds: the file is replaced, not mixed
+    learning.write_results(path, [0, 1], False,
+                           {'icons': {'pretrained': {'PA': {'b': row}}}})
+    assert list(json.load(open(path))['results']) == ['icons']
+    assert list(json.load(open(path))['results']['icons']) == ['pretrained']

@@ -46,7 +46,7 @@ from gcahng.evaluation.result_tables import suite_table  # noqa: E402
 from gcahng.utils import UserError, run_tool  # noqa: E402
 
 #: The README's learning table: (metric, header) after the gains.
-LEARNING_HEALTH = (('gce_acc', 'node acc'), )
+LEARNING_HEALTH = (('gce_acc', 'node acc.'), ('real_neg_cos', 'real_neg_cos'))
 
 MARKER = re.compile(
     r'(<!-- table:(?P<name>[\w-]+):start -->\n)(?P<body>.*?)'
@@ -119,7 +119,7 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         help='the Markdown file (default: README.md)')
     parser.add_argument(
         '--learning',
-        default=osp.join(REPO, 'work_dirs', 'learning', 'results.json'),
+        default=osp.join(REPO, 'docs', 'results', 'learning.json'),
         help='benchmarks/learning.py --suite --results FILE (for the '
         '"learning" table)')
     parser.add_argument(
