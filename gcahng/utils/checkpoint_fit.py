@@ -41,6 +41,7 @@ from mmengine.model import is_model_wrapper
 from mmengine.runner.checkpoint import get_state_dict, load_state_dict
 
 from .cli import UserError
+from .memory_errors import memory_size_error
 from .safe_globals import safe_torch_load
 
 #: Training-only parts an inference checkpoint may lack (``memory.``: the
@@ -137,7 +138,6 @@ def checkpoint_mismatch(
         if k not in own and (has_memory or not k.startswith('memory.')))
     if has_memory and 'memory.feats' in state and \
             state['memory.feats'].shape[0] != own['memory.feats'].shape[0]:
-        from gcahng.models.utils.embedding_memory import memory_size_error
         raise memory_size_error(state['memory.feats'].shape[0],
                                 own['memory.feats'].shape[0])
     shapes = []

@@ -7,11 +7,7 @@ from typing import Any, NamedTuple, Optional
 import torch
 import torch.nn as nn
 
-from gcahng.utils.cli import UserError
-
-
-class MemorySettingError(UserError, ValueError):
-    """A ``model.memory`` setting that cannot work (a user error)."""
+from gcahng.utils.memory_errors import MemorySettingError, memory_size_error
 
 
 def check_memory_size(size: Any) -> int:
@@ -24,15 +20,6 @@ def check_memory_size(size: Any) -> int:
         raise MemorySettingError(
             f'model.memory.size must be a whole number >= 0, got {size!r}')
     return int(size)
-
-
-def memory_size_error(stored: int, size: int) -> MemorySettingError:
-    """The error for a checkpoint whose memory holds ``stored`` entries
-    loaded into a model whose memory holds ``size``."""
-    return MemorySettingError(
-        f"the checkpoint's memory holds {stored} entries, the model's "
-        f'model.memory.size={size}; set model.memory.size={stored}, or '
-        'model.memory=None to drop it')
 
 
 class MemoryView(NamedTuple):
