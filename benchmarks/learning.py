@@ -322,8 +322,8 @@ def write_results(path: str, seeds: List[int], dev: bool,
                     loss, {}).update(runs)
     os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
     with open(path, 'w') as f:
-        json.dump(dict(seeds=list(seeds), dev=dev, results=merged), f,
-                  indent=1)
+        json.dump(
+            dict(seeds=list(seeds), dev=dev, results=merged), f, indent=1)
 
 
 def suite(args: argparse.Namespace) -> None:

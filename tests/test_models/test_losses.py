@@ -319,7 +319,7 @@ def test_proxy_synthetic_loss_naive_formula_and_gradients():
     assert set(g_prox.abs().sum(1).nonzero().flatten().tolist()) == \
         {1, 2, 5, 6}
     # proxy_grad=False holds the proxies constant
-    value = ProxySyntheticLoss(alpha=8.0, proxy_grad=False)(syn, labels,
-                                                            proxies)
+    value = ProxySyntheticLoss(
+        alpha=8.0, proxy_grad=False)(syn, labels, proxies)
     assert value.item() == pytest.approx(expected, rel=1e-5)
     assert torch.autograd.grad(value, proxies, allow_unused=True)[0] is None

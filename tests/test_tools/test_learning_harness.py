@@ -139,7 +139,13 @@ def test_results_of_parts_of_the_suite_add_up(tmp_path):
     path = str(tmp_path / 'r' / 'results.json')
     row = {0: {'R@1': 1.0}}
     learning.write_results(path, [0], False,
-                           {'icons': {'scratch': {'PA': {'baseline': row}}}})
+                           {'icons': {
+                               'scratch': {
+                                   'PA': {
+                                       'baseline': row
+                                   }
+                               }
+                           }})
     learning.write_results(
         path, [0], False, {
             'icons': {
@@ -166,6 +172,12 @@ def test_results_of_parts_of_the_suite_add_up(tmp_path):
     }
     # other seeds: the file is replaced, not mixed
     learning.write_results(path, [0, 1], False,
-                           {'icons': {'pretrained': {'PA': {'b': row}}}})
+                           {'icons': {
+                               'pretrained': {
+                                   'PA': {
+                                       'b': row
+                                   }
+                               }
+                           }})
     assert list(json.load(open(path))['results']) == ['icons']
     assert list(json.load(open(path))['results']['icons']) == ['pretrained']
