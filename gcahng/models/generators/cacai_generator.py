@@ -177,6 +177,18 @@ class CACAIGenerator(BaseNegativeGenerator):
         else:
             self._check_lambdas(z, lambdas)
             lam = hardness * lambdas.view(m_per, n_cls, m_per, n_cls, d)
+        return self._move_towards(anchors, cands, d_pos, d_neg, lam,
+                                  anchor_grad)
+
+    @staticmethod
+    def _move_towards(anchors: torch.Tensor, cands: torch.Tensor,
+                      d_pos: torch.Tensor, d_neg: torch.Tensor,
+                      lam: Union[float, torch.Tensor],
+                      anchor_grad: bool) -> torch.Tensor:
+        """The interpolation of docs/algorithm.md §4, shared by the batch's
+        and the memory's candidates: where ``d⁻ > d⁺`` the anchor moves
+        towards the candidate to ``d⁺ + (d⁻ - d⁺)·λ``, elsewhere the
+        candidate is kept as it is (broadcast to the result's shape)."""
         interp = d_neg > d_pos
         denom = torch.where(interp, d_neg, torch.ones_like(d_neg))
         ratio = (d_pos + (d_neg - d_pos) * lam) / denom
@@ -404,14 +416,8 @@ class CACAIGenerator(BaseNegativeGenerator):
                 lam = lam.gather(1, index.unsqueeze(-1).expand(-1, -1, d))
         cands = memory_feats[index]  # [B, K', D]
         lam = hardness if lam is None else hardness * lam
-        d_neg = dist.unsqueeze(-1)
-        interp = d_neg > d_pos
-        denom = torch.where(interp, d_neg, torch.ones_like(d_neg))
-        ratio = (d_pos + (d_neg - d_pos) * lam) / denom
-        if not anchor_grad:
-            x, ratio = x.detach(), ratio.detach()
-        moved = x + ratio * (cands - x)
-        synthetic = torch.where(interp, moved, cands)
+        synthetic = self._move_towards(x, cands, d_pos, dist.unsqueeze(-1),
+                                       lam, anchor_grad)
         kk = index.size(1)
         return MemoryNegatives(
             synthetic.view(m_per, n_cls, kk, d),
