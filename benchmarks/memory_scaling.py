@@ -189,6 +189,17 @@ def linear_fit(xs: Sequence[float],
     return a, b, r2
 
 
+def report(name: str, costs: Dict[int, dict], sizes: List[int]) -> None:
+    """``RESULT`` lines of one measured part: its time and peak memory at
+    each ``K`` and the least-squares line through the times."""
+    for k in sizes:
+        print(f'RESULT {name}_time_k{k}={costs[k]["seconds"]:.5f}')
+        print(f'RESULT {name}_peak_mem_k{k}={costs[k]["peak"] or 0}')
+    _, slope, r2 = linear_fit(sizes, [costs[k]['seconds'] for k in sizes])
+    print(f'RESULT {name}_fit_slope={slope:.3e}')
+    print(f'RESULT {name}_fit_r2={r2:.4f}')
+
+
 def main(argv: Optional[list] = None) -> None:
     args = parse_args(argv)
     cfg = _config(args)
@@ -199,23 +210,13 @@ def main(argv: Optional[list] = None) -> None:
           f'{core.device_name(args.device)}; img size: '
           f'{args.img_size or core.train_img_size(cfg)}; K: {sizes}')
     head = {k: graph_head_cost(args, k) for k in sizes}
-    for k in sizes:
-        print(f'RESULT graph_head_time_k{k}={head[k]["seconds"]:.5f}')
-        print(f'RESULT graph_head_peak_mem_k{k}={head[k]["peak"] or 0}')
-    _, slope, r2 = linear_fit(sizes, [head[k]['seconds'] for k in sizes])
-    print(f'RESULT graph_head_fit_slope={slope:.3e}')
-    print(f'RESULT graph_head_fit_r2={r2:.4f}')
+    report('graph_head', head, sizes)
     if args.no_step:
         ratio = head[four_b]['seconds'] / head[0]['seconds']
         print(f'RESULT memory_overhead_4B={ratio:.3f}  # graph head only')
         return
     step = {k: step_cost(args, k) for k in sizes}
-    for k in sizes:
-        print(f'RESULT step_time_k{k}={step[k]["seconds"]:.5f}')
-        print(f'RESULT step_peak_mem_k{k}={step[k]["peak"] or 0}')
-    _, slope, r2 = linear_fit(sizes, [step[k]['seconds'] for k in sizes])
-    print(f'RESULT step_fit_slope={slope:.3e}')
-    print(f'RESULT step_fit_r2={r2:.4f}')
+    report('step', step, sizes)
     ratio = step[four_b]['seconds'] / step[0]['seconds']
     print(f'RESULT memory_overhead_4B={ratio:.3f}')
 
