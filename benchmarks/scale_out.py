@@ -98,12 +98,10 @@ class CollectiveCounter:
 
 def _worker(rank: int, world_size: int, port: int, args: argparse.Namespace,
             queue) -> None:
-    from mmengine.logging import MessageHub
     from mmengine.model import MMSeparateDistributedDataParallel
     from mmengine.optim import build_optim_wrapper
 
     from gcahng.datasets.samplers import global_batch_share
-    from gcahng.models.utils.global_batch import GLOBAL_BATCH_INFO
     from gcahng.registry import MODELS
     device = torch.device(args.device, rank if args.device == 'cuda' else 0)
     if args.device == 'cuda':
@@ -137,7 +135,6 @@ def _worker(rank: int, world_size: int, port: int, args: argparse.Namespace,
     data = dict(
         inputs=batch['inputs'][mine].to(device),
         data_samples=[batch['data_samples'][i] for i in mine])
-    MessageHub.get_current_instance().runtime_info[GLOBAL_BATCH_INFO] = (n, m)
     model.train()
     times, comm, feature_gathers = [], [], []
     with CollectiveCounter() as counter:

@@ -5,9 +5,12 @@ for the global-batch tests:
 ``RUNS.json`` is a list of ``{"config": FILE, "args": [train.py args]}``
 (optionally ``"stop_after_epoch": E``: the run stops after epoch ``E``, as
 an interrupted run would, its checkpoint saved).
-Each run goes through ``tools/train.py``'s config handling
-(``merge_args``, ``configure_global_batch``, ``setup_cpu_distributed``) and
-MMEngine's Runner; every rank then writes ``result_rank<r>.pt`` into the
+Each run merges the command line into the config as ``tools/train.py``
+does (``merge_args``: work dir, launcher; ``setup_cpu_distributed``: gloo on
+CPU) and then builds MMEngine's Runner by hand from that config
+(``Runner.from_cfg``, as a user's own training script would): the global
+batch must come from the config alone (docs/algorithm.md §9). Every rank
+then writes ``result_rank<r>.pt`` into the
 run's work dir: the log variables of every iteration, the model's state
 dict (DDP wrappers' ``module.`` removed) and the world size. One process
 group serves all runs (started once, destroyed at the end), which keeps the
@@ -27,7 +30,6 @@ from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 from mmengine.runner import Runner
 
-from gcahng.datasets import configure_global_batch
 from gcahng.utils import setup_cpu_distributed, teardown_distributed
 
 
@@ -76,7 +78,6 @@ def main(spec: str, float64: bool = False) -> None:
         sys.argv = ['train.py', run['config']] + list(run.get('args', []))
         args = train.parse_args()
         cfg = train.merge_args(Config.fromfile(run['config']), args)
-        configure_global_batch(cfg)
         setup_cpu_distributed(cfg)
         runner = Runner.from_cfg(cfg)
         if float64:

@@ -7,7 +7,8 @@ The OpenMMLab ``tools/train.py``: the config is merged with the command
 line and handed to MMEngine's Runner. ``tools/dist_train.sh`` runs it with
 torchrun and ``--launcher pytorch``; with several processes the config's
 ``N x M`` batch is then split over them and trained as one batch
-(``model.global_batch``, default True; see ``configure_global_batch``).
+(the configs' ``GlobalBatchSampler`` deals it, the model gathers it:
+``model.global_batch``, default True; docs/algorithm.md §9).
 A known user error (dataset layout, weights, checkpoint, config) prints
 one message; ``--debug`` shows the traceback.
 """
@@ -19,7 +20,6 @@ from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
 import gcahng  # noqa: F401  (safe checkpoint globals, registries)
-from gcahng.datasets import configure_global_batch
 from gcahng.utils import (check_checkpoint_fits, enable_amp, run_tool,
                           setup_cpu_distributed, teardown_distributed)
 
@@ -97,9 +97,6 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
 def main() -> None:
     args = parse_args()
     cfg = merge_args(Config.fromfile(args.config), args)
-    # several processes: one N x M batch split over the ranks unless
-    # model.global_batch=False (docs/algorithm.md §9)
-    configure_global_batch(cfg)
     setup_cpu_distributed(cfg)
     runner = Runner.from_cfg(cfg)
     if cfg.get('load_from') and not cfg.get('resume', False):

@@ -15,6 +15,8 @@ default_hooks = dict(
     reseed=dict(type='EpochReseedHook'),
     eval_progress=dict(type='EvalProgressBarHook'),
     finite_loss=dict(type='FiniteLossHook'),  # stop at a NaN/inf loss
+    # several processes: the model and the data agree on the global batch
+    global_batch=dict(type='GlobalBatchHook'),
 )
 
 env_cfg = dict(

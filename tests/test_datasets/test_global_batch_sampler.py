@@ -1,15 +1,14 @@
 """Global-batch dealing (docs/algorithm.md §9): every rank loads its share of
-one N x M batch; configure_global_batch connects it to model.global_batch."""
+one N x M batch; GlobalBatchSampler, the configs' batch sampler, deals it on
+several processes and batches plainly in one."""
 import numpy as np
 import pytest
-from mmengine.config import Config
 from mmengine.logging import MessageHub
 from test_balanced_sampler import LabelDataset, _labels
+from torch.utils.data import BatchSampler
 
-from gcahng.datasets import (BalancedClassSampler, GlobalBatchSampler,
-                             configure_global_batch)
+from gcahng.datasets import BalancedClassSampler, GlobalBatchSampler
 from gcahng.datasets.samplers import balanced_sampler, global_batch_share
-from gcahng.models.utils.global_batch import GLOBAL_BATCH_INFO
 
 
 @pytest.mark.parametrize('world_size', [2, 4, 8])
@@ -54,49 +53,30 @@ def test_global_batch_sampler_checks_its_batch_size_and_sampler(monkeypatch):
     sampler, dataset = _sampler(monkeypatch, 0, 2)
     with pytest.raises(ValueError, match='batch_size=13'):
         GlobalBatchSampler(sampler, 13)
-    local = BalancedClassSampler(dataset, 9, 3, seed=0)
-    with pytest.raises(TypeError, match='global_batch=True'):
-        GlobalBatchSampler(local, 27)
+    with pytest.raises(TypeError, match='BalancedClassSampler'):
+        GlobalBatchSampler(list(range(27)), 27)
     hub = MessageHub.get_instance('test_global_batch_sampler')
+    before = dict(hub.runtime_info)
     GlobalBatchSampler(sampler, 27)
-    assert hub.get_info(GLOBAL_BATCH_INFO) == (9, 3)
-    assert GLOBAL_BATCH_INFO not in hub.state_dict()['runtime_info']
+    assert hub.runtime_info == before  # writes no runtime state
 
 
-def _cfg(**model):
-    return Config(
-        dict(
-            launcher='pytorch',
-            model=dict(type='GCAHNG', **model),
-            train_dataloader=dict(
-                batch_size=27,
-                sampler=dict(
-                    type='BalancedClassSampler',
-                    num_classes_per_batch=9,
-                    num_samples_per_class=3))))
-
-
-def test_configure_global_batch(monkeypatch):
-    monkeypatch.setenv('WORLD_SIZE', '2')
-    cfg = _cfg()  # the class default: global_batch=True
-    assert configure_global_batch(cfg)
-    assert cfg.train_dataloader.sampler.global_batch
-    assert cfg.train_dataloader.batch_sampler == dict(
-        type='GlobalBatchSampler')
-    for cfg in (_cfg(global_batch=False), _cfg()):
-        if cfg.model.get('global_batch') is None:
-            cfg.launcher = 'none'  # one process
-        assert not configure_global_batch(cfg)
-        assert 'batch_sampler' not in cfg.train_dataloader
-    cfg = _cfg()
-    cfg.train_dataloader.sampler = dict(type='DefaultSampler')
-    with pytest.raises(ValueError, match='needs'):
-        configure_global_batch(cfg)
-    cfg = _cfg(global_batch=False)
-    cfg.train_dataloader.sampler.global_batch = True
-    with pytest.raises(ValueError, match='sampler follows'):
-        configure_global_batch(cfg)
-    cfg = _cfg(global_batch=True)
-    cfg.model.type = 'ImageClassifier'  # mmpretrain's: cannot gather
-    with pytest.raises(ValueError, match='cannot gather'):
-        configure_global_batch(cfg)
+@pytest.mark.parametrize('world_size', [1, 2])
+def test_global_batch_sampler_switches_a_per_rank_sampler(
+        monkeypatch, world_size):
+    """Built by the Runner from the config, the sampler starts per rank;
+    on several processes the batch sampler deals globally, in one process
+    it gives exactly the plain batches of a torch BatchSampler."""
+    monkeypatch.setattr(balanced_sampler, 'get_dist_info', lambda:
+                        (0, world_size))
+    dataset = LabelDataset(_labels(20, 7))
+    plain = BalancedClassSampler(dataset, 9, 3, seed=3)
+    batcher = GlobalBatchSampler(
+        BalancedClassSampler(dataset, 9, 3, seed=3), 27)
+    assert batcher.deals_globally == (world_size > 1)
+    assert batcher.sampler.global_batch == (world_size > 1)
+    if world_size == 1:
+        assert list(batcher) == list(BatchSampler(plain, 27, False))
+    else:
+        assert len(batcher) == batcher.sampler.total_batches
+        assert all(len(b) == 15 for b in batcher)  # 5 of 9 classes x 3

@@ -10,7 +10,6 @@ import torch
 import torch.distributed as dist
 import torch.nn as nn
 from helpers import free_port
-from mmengine.logging import MessageHub
 from mmengine.model import MMDistributedDataParallel
 from mmengine.runner.checkpoint import load_state_dict
 from test_gcahng_step import build_model, optim_cfg
@@ -20,7 +19,6 @@ from gcahng.models.retrievers import dml_retriever
 from gcahng.models.utils import (GlobalBatch, GlobalBatchNorm,
                                  convert_global_batchnorm)
 from gcahng.models.utils import global_batchnorm as gbn
-from gcahng.models.utils.global_batch import GLOBAL_BATCH_INFO
 
 
 @pytest.fixture
@@ -82,25 +80,22 @@ def test_gather_of_one_share_is_the_batch(process_group):
     torch.testing.assert_close(x.grad, torch.ones_like(x))
 
 
-def test_model_refuses_data_that_is_not_dealt_globally(process_group,
-                                                       monkeypatch):
-    """global_batch=True on several ranks needs GlobalBatchSampler (its
-    announcement in the message hub); global_batch=False refuses it."""
+def test_model_gathers_only_in_global_batch_mode(process_group, monkeypatch):
+    """global_batch=True on several ranks gathers the shares (here one
+    rank's: the batch itself); global_batch=False or one process leaves the
+    labels alone. Nothing is read from the message hub."""
     model = build_model()
-    monkeypatch.setattr(dml_retriever, 'distributed_world_size', lambda: 2)
-    hub = MessageHub.get_instance('test_global_batch_units')
     labels = torch.tensor([0, 1, 2, 0, 1, 2])
-    with pytest.raises(RuntimeError, match='configure_global_batch'):
-        model.gather_labels(labels)
-    hub.runtime_info[GLOBAL_BATCH_INFO] = (3, 2)
+    batch, out = model.gather_labels(labels)  # one process
+    assert batch is None and out is labels
+    monkeypatch.setattr(dml_retriever, 'distributed_world_size', lambda: 2)
     batch, out = model.gather_labels(labels)
     assert batch.shares == (3, ) and torch.equal(out, labels)
-    hub.runtime_info[GLOBAL_BATCH_INFO] = (4, 2)
-    with pytest.raises(ValueError, match='the sampler deals 4 x 2'):
-        model.gather_labels(labels)
+    with pytest.raises(ValueError, match='group order'):
+        model.gather_labels(torch.tensor([0, 1, 2, 1, 0, 2]))
     model.global_batch = False
-    with pytest.raises(RuntimeError, match='global_batch=False'):
-        model.gather_labels(labels)
+    batch, out = model.gather_labels(labels)
+    assert batch is None and out is labels
 
 
 def _wrap_children(model):

@@ -1,5 +1,7 @@
 """Global-batch mode (docs/algorithm.md §9): 2 processes (gloo) sharing one
-N x M batch train exactly as 1 process on that batch."""
+N x M batch train exactly as 1 process on that batch. The runs build
+MMEngine's Runner by hand from the config (tests/global_batch_runs.py): the
+config alone sets the global batch."""
 import json
 import os.path as osp
 import sys
@@ -100,7 +102,8 @@ def results(tmp_path_factory):
                 entry(cfg, name, *(['--launcher', 'pytorch'] * (nproc > 1))))
     work['local_2'] = str(root / 'local_2')
     cfg = tiny_cfg('pa', 'trained_bn', work['local_2'])
-    cfg.model.global_batch = False
+    cfg.model.global_batch = False  # and per-rank batches to match
+    cfg.train_dataloader.batch_sampler = None
     double.append(entry(cfg, 'local_2', '--launcher', 'pytorch'))
     for name, extra in (('stopped_2', []),
                         ('resumed_2',
@@ -159,7 +162,8 @@ def test_two_ranks_train_exactly_as_one(results, model, bn):
 
 
 def test_local_mode_is_a_different_experiment(results):
-    """The control: with ``model.global_batch=False`` every rank trains a
+    """The control: with ``model.global_batch=False`` (and no
+    ``GlobalBatchSampler``) every rank trains a
     9-class batch of its own, so the run departs from the single-process
     one after the first update (and the exactness test would fail if the
     gathering were off)."""

@@ -42,6 +42,22 @@ def test_utils_imports_nothing_above_it():
     assert not bad, bad
 
 
+def test_datasets_import_nothing_of_models():
+    """The data side deals the global batch; it does not reach into the
+    model (docs/algorithm.md §9)."""
+    files = glob.glob(
+        osp.join(REPO, 'gcahng', 'datasets', '**', '*.py'), recursive=True)
+    assert files
+    bad = [
+        f'{osp.relpath(path, REPO)}: {line.strip()}' for path in files
+        for line in open(path)
+        if line.lstrip().startswith(('import', 'from')) and (
+            'gcahng.models' in line or 'from ..models' in line
+            or 'from ...models' in line)
+    ]
+    assert not bad, bad
+
+
 def test_importing_utils_loads_no_upper_layer():
     code = ('import sys, gcahng.utils; print(sorted(m for m in sys.modules '
             f'if m.split(".")[:2][-1] in {ABOVE!r} and '

@@ -9,6 +9,8 @@ train_dataloader = dict(
         type='BalancedClassSampler',
         num_classes_per_batch=16,
         num_samples_per_class=3),
+    # one N x M batch, split over the processes (docs/algorithm.md §9)
+    batch_sampler=dict(type='GlobalBatchSampler'),
     dataset=dict(split='train'),
 )
 val_dataloader = dict(

@@ -24,6 +24,8 @@ train_dataloader = dict(
         type='BalancedClassSampler',
         num_classes_per_batch=27,
         num_samples_per_class=3),
+    # one N x M batch, split over the processes (docs/algorithm.md §9)
+    batch_sampler=dict(type='GlobalBatchSampler'),
     dataset=dict(split='train', pipeline=train_pipeline),
 )
 val_dataloader = dict(

@@ -164,8 +164,9 @@ class BalancedClassSampler(Sampler):
             Defaults to True. Unused with ``global_batch=True``.
         global_batch (bool): Deal each batch over all ranks (see above)
             instead of giving every rank batches of its own. Defaults to
-            False; ``configure_global_batch`` (called by ``tools/train.py``)
-            sets it from ``model.global_batch``.
+            False; :class:`GlobalBatchSampler` (the train dataloaders'
+            ``batch_sampler`` in the configs) switches it on when there is
+            more than one process.
     """
 
     def __init__(self,
@@ -217,19 +218,30 @@ class BalancedClassSampler(Sampler):
                 logger='current',
                 level=logging.WARNING)
 
-        total = max(1, len(dataset) // self.batch_size)
-        # global-batch mode: this rank's class slots of every batch
+        self.total_batches = max(1, len(dataset) // self.batch_size)
+        self._set_dealing(global_batch)
+
+    def _set_dealing(self, global_batch: bool) -> None:
+        """Per-rank batches or, with ``global_batch``, this rank's class
+        slots of every batch; sets the epoch's length to match."""
         self.global_batch = global_batch
-        self.share = global_batch_share(num_classes_per_batch, rank,
-                                        world_size if global_batch else 1)
+        self.share = global_batch_share(self.num_classes_per_batch, self.rank,
+                                        self.world_size if global_batch else 1)
+        total = self.total_batches
         if global_batch:
             self.num_batches = total
-        elif round_up:
-            self.num_batches = math.ceil(total / world_size)
+        elif self.round_up:
+            self.num_batches = math.ceil(total / self.world_size)
         else:
-            self.num_batches = max(1, total // world_size)
-        share_size = (self.share[1] - self.share[0]) * num_samples_per_class
+            self.num_batches = max(1, total // self.world_size)
+        share_size = (self.share[1] - self.share[0]) * \
+            self.num_samples_per_class
         self.num_samples = self.num_batches * share_size
+
+    def deal_globally(self) -> None:
+        """Switch to global-batch dealing (what :class:`GlobalBatchSampler`
+        does on several processes); call before iterating."""
+        self._set_dealing(True)
 
     def _batch(self, class_pool: _Pool,
                sample_pools: Dict[int, _Pool]) -> np.ndarray:

@@ -2,7 +2,6 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn as nn
-from mmengine.logging import MessageHub
 from mmengine.model import BaseModel, is_model_wrapper
 from mmpretrain.structures import DataSample
 from torch.nn.modules.batchnorm import _BatchNorm
@@ -13,7 +12,6 @@ from ..utils import (EmbeddingMemory, GlobalBatch, MemorySettingError,
                      MemoryView, convert_global_batchnorm,
                      distributed_world_size, gather_global_batch,
                      memory_settings)
-from ..utils.global_batch import GLOBAL_BATCH_INFO
 
 
 def labels_of(data_samples: Sequence[DataSample],
@@ -231,28 +229,16 @@ class DMLRetriever(BaseModel):
     ) -> Tuple[Optional[GlobalBatch], torch.Tensor]:
         """The step's :class:`GlobalBatch` and global labels in
         global-batch mode (``labels`` on the backend's device); ``(None,
-        labels)`` otherwise.
+        labels)`` otherwise. The train dataloader deals the shares
+        (``GlobalBatchSampler``; ``GlobalBatchHook`` checks that it does).
 
         Raises:
-            RuntimeError: if the train dataloader does not deal what the
-                model expects (the sampler is not in the same mode).
+            ValueError: if the ranks' batches are not shares of one batch
+                in group order (e.g. two ranks hold the same class).
         """
-        dealt = MessageHub.get_current_instance().get_info(GLOBAL_BATCH_INFO)
         if not self.gathers:
-            if dealt is not None and distributed_world_size() > 1:
-                raise RuntimeError(
-                    'model.global_batch=False, but the train dataloader deals '
-                    'one global batch over the ranks (GlobalBatchSampler): '
-                    'each rank would train on a share only')
             return None, labels
-        if dealt is None:
-            raise RuntimeError(
-                'model.global_batch=True on several processes, but the train '
-                'dataloader does not deal one global batch over the ranks: '
-                'build the config with gcahng.datasets.configure_global_batch'
-                '(cfg) before the Runner (tools/train.py does), or set '
-                'model.global_batch=False')
-        return gather_global_batch(labels, expected=dealt)
+        return gather_global_batch(labels)
 
     def _backbone_norms(self) -> List[nn.Module]:
         return [

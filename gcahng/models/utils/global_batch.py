@@ -19,18 +19,13 @@ gradient when the ranks agree (the same random draws; they do when they
 start each epoch from the same seed and the metric model draws no random
 numbers).
 """
-from typing import List, Optional, Sequence, Tuple
+from typing import List, Sequence, Tuple
 
 import torch
 import torch.distributed as dist
 from mmengine.dist import get_dist_info
 
 from .batch_layout import group_layout
-
-#: Message-hub key under which ``GlobalBatchSampler`` announces the
-#: ``(N, M)`` it deals; a model in global-batch mode refuses to train
-#: without it (the data would not be one batch split over the ranks).
-GLOBAL_BATCH_INFO = 'train_global_batch_layout'
 
 
 def distributed_world_size() -> int:
@@ -118,9 +113,7 @@ class GlobalBatch:
 
 
 def gather_global_batch(
-    labels: torch.Tensor,
-    expected: Optional[Tuple[int, int]] = None
-) -> Tuple[GlobalBatch, torch.Tensor]:
+        labels: torch.Tensor) -> Tuple[GlobalBatch, torch.Tensor]:
     """The :class:`GlobalBatch` of this step and its labels ``[B]``.
 
     Two small collectives: the shares' layouts ``(N_r, M)`` and their labels
@@ -129,12 +122,11 @@ def gather_global_batch(
     Args:
         labels (Tensor): This rank's labels ``[M·N_r]`` in group order, on
             the device of the process group's backend.
-        expected (tuple, optional): ``(N, M)`` that the sampler dealt;
-            checked when given.
 
     Raises:
         ValueError: if a share is not in group order, the ranks disagree on
-            ``M``, or the global batch is not ``expected``.
+            ``M``, or the gathered batch is not in group order (two ranks
+            hold the same class: their batches are not shares of one).
     """
     rank = dist.get_rank()
     n_r, m = group_layout(labels.cpu())
@@ -145,11 +137,6 @@ def gather_global_batch(
             'global batch: the ranks hold shares with different numbers of '
             f'samples per class M: {layouts[:, 1].tolist()}')
     batch = GlobalBatch(layouts[:, 0].tolist(), m, rank)
-    if expected is not None and (batch.num_classes, m) != tuple(expected):
-        raise ValueError(
-            f'global batch: the ranks hold {batch.num_classes} x {m} '
-            f'(shares {batch.shares}), but the sampler deals '
-            f'{expected[0]} x {expected[1]}')
     global_labels = batch.gather(labels)
     group_layout(global_labels.cpu())  # the whole batch is in group order
     return batch, global_labels
