@@ -1,11 +1,11 @@
 import re
-from typing import Dict, Optional
+from typing import Dict, Optional, Tuple
 
 import torch
 from mmpretrain.models.backbones import VisionTransformer
 
 from gcahng.registry import MODELS
-from .pretrained import load_exactly, load_pretrained_state_dict
+from .pretrained import PretrainedMixin
 
 #: The official DINO ViT-S/16 backbone (teacher) weights: the DN384
 #: initialisation (docs/algorithm.md §2).
@@ -65,7 +65,7 @@ def convert_dino_vit(
 
 
 @MODELS.register_module()
-class DINOVisionTransformer(VisionTransformer):
+class DINOVisionTransformer(PretrainedMixin, VisionTransformer):
     """mmpretrain's ViT initialised from DINO weights (docs/algorithm.md §2,
     DN384).
 
@@ -113,11 +113,8 @@ class DINOVisionTransformer(VisionTransformer):
                  pretrained: Optional[str] = None,
                  checkpoint_key: str = 'teacher',
                  **kwargs) -> None:
-        init_cfg = kwargs.get('init_cfg')
-        if pretrained is not None and isinstance(init_cfg, dict) \
-                and init_cfg.get('type') == 'Pretrained':
-            raise ValueError('DINOVisionTransformer: give either `pretrained`'
-                             " or init_cfg=dict(type='Pretrained'), not both")
+        self.check_pretrained_args(pretrained, kwargs.get('init_cfg'),
+                                   'DINOVisionTransformer')
         super().__init__(
             arch=arch,
             img_size=img_size,
@@ -129,24 +126,15 @@ class DINOVisionTransformer(VisionTransformer):
         self.pretrained = pretrained
         self.checkpoint_key = checkpoint_key
 
-    def init_weights(self) -> None:
-        """mmpretrain's initialisation, then ``pretrained`` if given.
+    official_weights = DINO_VITS16
 
-        Raises:
-            PretrainedWeightsError: ``pretrained`` cannot be read (offline,
-                missing file) or does not match the model key for key.
-        """
-        if self.pretrained is None:
-            super().init_weights()
-            return
-        what = type(self).__name__
-        state = load_pretrained_state_dict(
-            self.pretrained,
-            what,
-            official=DINO_VITS16,
-            wrapper_keys=(self.checkpoint_key, 'state_dict', 'model'))
-        super().init_weights()
-        load_exactly(self, convert_dino_vit(state), what, self.pretrained)
+    @property
+    def pretrained_wrapper_keys(self) -> Tuple[str, ...]:
+        return (self.checkpoint_key, 'state_dict', 'model')
+
+    def convert_pretrained(
+            self, state: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
+        return convert_dino_vit(state)
 
 
 __all__ = ['DINOVisionTransformer', 'convert_dino_vit']

@@ -1,10 +1,10 @@
-from typing import Optional, Tuple
+from typing import Dict, Optional, Tuple
 
 import torch
 from torchvision.models.googlenet import GoogLeNet as TVGoogLeNet
 
 from gcahng.registry import MODELS
-from .pretrained import load_exactly, load_pretrained_state_dict
+from .pretrained import PretrainedMixin
 
 #: torchvision's ImageNet weights (the G512 initialisation, docs/algorithm.md
 #: §2).
@@ -13,7 +13,7 @@ GOOGLENET_IMAGENET = ('https://download.pytorch.org/models/'
 
 
 @MODELS.register_module()
-class GoogLeNet(TVGoogLeNet):
+class GoogLeNet(PretrainedMixin, TVGoogLeNet):
     """torchvision's GoogLeNet (Inception-v1) as a backbone (docs/algorithm.md
     §2, G512).
 
@@ -46,22 +46,15 @@ class GoogLeNet(TVGoogLeNet):
         del self.avgpool, self.dropout, self.fc
         self.pretrained = pretrained
 
-    def init_weights(self) -> None:
-        """Load ``pretrained`` (torchvision names; ``fc``/``aux`` ignored).
+    official_weights = GOOGLENET_IMAGENET
 
-        Raises:
-            PretrainedWeightsError: ``pretrained`` cannot be read (offline,
-                missing file) or does not match the model key for key.
-        """
-        if self.pretrained is None:
-            return
-        state = load_pretrained_state_dict(
-            self.pretrained, 'GoogLeNet', official=GOOGLENET_IMAGENET)
-        state = {
+    def convert_pretrained(
+            self, state: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
+        """torchvision's names minus ``fc`` and the auxiliary heads."""
+        return {
             k: v
             for k, v in state.items() if not k.startswith(('fc.', 'aux'))
         }
-        load_exactly(self, state, 'GoogLeNet', self.pretrained)
 
     def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor]:
         """``[B, 3, H, W]`` -> ``(x5b, )``, ``[B, 1024, H/32, W/32]``."""

@@ -194,7 +194,67 @@ def _short(keys: Sequence[str], limit: int = 8) -> str:
     return f'{list(keys[:limit])}{more}'
 
 
+class PretrainedMixin:
+    """``pretrained=`` for a backbone: the one way the backbones load
+    released weights.
+
+    A backbone class lists this mixin first and sets ``self.pretrained``
+    (after :meth:`check_pretrained_args` in ``__init__``); its
+    ``init_weights`` then runs the parent's initialisation (if the parent
+    has one) and, when ``pretrained`` is set, reads the weights
+    (:func:`load_pretrained_state_dict`), converts them to the backbone's
+    names (:meth:`convert_pretrained`) and loads them exactly
+    (:func:`load_exactly`). A subclass sets ``official_weights`` (named in
+    the offline error) and overrides :meth:`convert_pretrained`,
+    :meth:`pretrained_name` and ``pretrained_wrapper_keys`` where its
+    checkpoints need it (attributes or properties).
+    """
+    official_weights: Optional[str] = None
+    pretrained_wrapper_keys: Sequence[str] = ('state_dict', 'model')
+    pretrained: Optional[str]
+
+    @staticmethod
+    def check_pretrained_args(pretrained: Optional[str], init_cfg: Any,
+                              name: str) -> None:
+        """Refuse ``pretrained`` together with
+        ``init_cfg=dict(type='Pretrained')``."""
+        if pretrained is not None and isinstance(init_cfg, dict) \
+                and init_cfg.get('type') == 'Pretrained':
+            raise ValueError(f'{name}: give either `pretrained` or '
+                             "init_cfg=dict(type='Pretrained'), not both")
+
+    def pretrained_name(self) -> str:
+        """What is loaded, for messages."""
+        return type(self).__name__
+
+    def convert_pretrained(
+            self, state: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
+        """The checkpoint's state dict in this backbone's names."""
+        return state
+
+    def init_weights(self) -> None:
+        """The parent's initialisation, then ``pretrained`` if given.
+
+        Raises:
+            PretrainedWeightsError: ``pretrained`` cannot be read (offline,
+                missing file) or does not match the model key for key.
+        """
+        parent_init = getattr(super(), 'init_weights', lambda: None)
+        if self.pretrained is None:
+            parent_init()
+            return
+        what = self.pretrained_name()
+        state = load_pretrained_state_dict(
+            self.pretrained,
+            what,
+            official=self.official_weights,
+            wrapper_keys=self.pretrained_wrapper_keys)
+        parent_init()
+        load_exactly(self, self.convert_pretrained(state), what,
+                     self.pretrained)
+
+
 __all__ = [
     'PretrainedWeightsError', 'resolve_pretrained_source', 'hub_cache_file',
-    'load_pretrained_state_dict', 'load_exactly'
+    'load_pretrained_state_dict', 'load_exactly', 'PretrainedMixin'
 ]

@@ -4,7 +4,7 @@ import torch
 from mmpretrain.models.backbones import ResNet
 
 from gcahng.registry import MODELS
-from .pretrained import load_exactly, load_pretrained_state_dict
+from .pretrained import PretrainedMixin
 
 #: torchvision's ImageNet ResNet-50 (``IMAGENET1K_V1``,
 #: ``resnet50-0676ba61.pth``): the R512 initialisation (docs/algorithm.md §2).
@@ -37,7 +37,7 @@ def convert_torchvision_resnet(
 
 
 @MODELS.register_module()
-class TorchvisionResNet(ResNet):
+class TorchvisionResNet(PretrainedMixin, ResNet):
     """mmpretrain's ``ResNet`` initialised from torchvision weights
     (docs/algorithm.md §2).
 
@@ -71,32 +71,21 @@ class TorchvisionResNet(ResNet):
                  depth: int,
                  pretrained: Optional[str] = None,
                  **kwargs) -> None:
-        init_cfg = kwargs.get('init_cfg')
-        if pretrained is not None and isinstance(init_cfg, dict) \
-                and init_cfg.get('type') == 'Pretrained':
-            raise ValueError('TorchvisionResNet: give either `pretrained` or '
-                             "init_cfg=dict(type='Pretrained'), not both")
+        self.check_pretrained_args(pretrained, kwargs.get('init_cfg'),
+                                   'TorchvisionResNet')
         super().__init__(depth=depth, **kwargs)
         self.pretrained = pretrained
 
-    def init_weights(self) -> None:
-        """mmpretrain's initialisation, then ``pretrained`` if given.
+    @property
+    def official_weights(self) -> str:
+        return f'torchvision://resnet{self.depth}'
 
-        Raises:
-            PretrainedWeightsError: ``pretrained`` cannot be read (offline,
-                missing file) or does not match the model key for key.
-        """
-        if self.pretrained is None:
-            super().init_weights()
-            return
-        what = f'{type(self).__name__} (ResNet-{self.depth})'
-        state = load_pretrained_state_dict(
-            self.pretrained,
-            what,
-            official=f'torchvision://resnet{self.depth}')
-        super().init_weights()
-        load_exactly(self, convert_torchvision_resnet(state), what,
-                     self.pretrained)
+    def pretrained_name(self) -> str:
+        return f'{type(self).__name__} (ResNet-{self.depth})'
+
+    def convert_pretrained(
+            self, state: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
+        return convert_torchvision_resnet(state)
 
 
 __all__ = ['TorchvisionResNet', 'convert_torchvision_resnet']
