@@ -6,14 +6,14 @@ known user error prints one message; ``--debug`` shows the traceback.
 """
 import argparse
 import json
-import os
 import os.path as osp
 
-from mmengine.config import Config, DictAction
+from mmengine.config import Config
 from mmengine.runner import Runner
 
 import gcahng  # noqa: F401  (safe checkpoint globals, registries)
-from gcahng.utils import (check_checkpoint_fits, run_tool,
+from gcahng.utils import (add_runner_args, apply_runner_args,
+                          check_checkpoint_fits, parse_runner_args, run_tool,
                           setup_cpu_distributed, teardown_distributed)
 
 
@@ -22,7 +22,6 @@ def parse_args() -> argparse.Namespace:
         description='Evaluate a gcahng checkpoint on the test set')
     parser.add_argument('config', help='test config file path')
     parser.add_argument('checkpoint', help='checkpoint file')
-    parser.add_argument('--work-dir', help='the dir to save logs')
     parser.add_argument(
         '--non-strict',
         action='store_true',
@@ -31,36 +30,15 @@ def parse_args() -> argparse.Namespace:
         'the training-only graph_head., classifier., generator. and '
         'loss_metric. keys')
     parser.add_argument('--out', help='write the metrics to this JSON file')
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help='override settings of the config, xxx=yyy format')
-    parser.add_argument(
-        '--launcher',
-        choices=['none', 'pytorch', 'slurm', 'mpi'],
-        default='none',
-        help='job launcher')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args()
-    if 'LOCAL_RANK' not in os.environ:
-        os.environ['LOCAL_RANK'] = str(args.local_rank)
-    return args
+    add_runner_args(parser)
+    return parse_runner_args(parser)
 
 
 def main() -> None:
     args = parse_args()
     if not osp.isfile(args.checkpoint):
         raise FileNotFoundError(f'no checkpoint at {args.checkpoint}')
-    cfg = Config.fromfile(args.config)
-    cfg.launcher = args.launcher
-    if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
-    if args.work_dir is not None:
-        cfg.work_dir = args.work_dir
-    elif cfg.get('work_dir', None) is None:
-        cfg.work_dir = osp.join('./work_dirs',
-                                osp.splitext(osp.basename(args.config))[0])
+    cfg = apply_runner_args(Config.fromfile(args.config), args)
     cfg.load_from = args.checkpoint
     cfg.resume = False
     setup_cpu_distributed(cfg)

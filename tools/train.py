@@ -13,21 +13,20 @@ A known user error (dataset layout, weights, checkpoint, config) prints
 one message; ``--debug`` shows the traceback.
 """
 import argparse
-import os
-import os.path as osp
 
-from mmengine.config import Config, DictAction
+from mmengine.config import Config
 from mmengine.runner import Runner
 
 import gcahng  # noqa: F401  (safe checkpoint globals, registries)
-from gcahng.utils import (check_checkpoint_fits, enable_amp, run_tool,
-                          setup_cpu_distributed, teardown_distributed)
+from gcahng.utils import (add_runner_args, apply_runner_args,
+                          check_checkpoint_fits, enable_amp, parse_runner_args,
+                          run_tool, setup_cpu_distributed,
+                          teardown_distributed)
 
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description='Train a gcahng model')
     parser.add_argument('config', help='train config file path')
-    parser.add_argument('--work-dir', help='the dir to save logs and models')
     parser.add_argument(
         '--resume',
         nargs='?',
@@ -44,21 +43,8 @@ def parse_args() -> argparse.Namespace:
         '--no-validate',
         action='store_true',
         help='do not evaluate checkpoints during training')
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help='override settings of the config, xxx=yyy format')
-    parser.add_argument(
-        '--launcher',
-        choices=['none', 'pytorch', 'slurm', 'mpi'],
-        default='none',
-        help='job launcher')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args()
-    if 'LOCAL_RANK' not in os.environ:
-        os.environ['LOCAL_RANK'] = str(args.local_rank)
-    return args
+    add_runner_args(parser)
+    return parse_runner_args(parser)
 
 
 def add_schedule_from_config_hook(cfg: Config) -> None:
@@ -71,14 +57,7 @@ def add_schedule_from_config_hook(cfg: Config) -> None:
 
 
 def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
-    cfg.launcher = args.launcher
-    if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
-    if args.work_dir is not None:
-        cfg.work_dir = args.work_dir
-    elif cfg.get('work_dir', None) is None:
-        cfg.work_dir = osp.join('./work_dirs',
-                                osp.splitext(osp.basename(args.config))[0])
+    cfg = apply_runner_args(cfg, args)
     if args.amp:
         enable_amp(cfg)
     if args.resume == 'auto':

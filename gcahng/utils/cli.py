@@ -7,9 +7,13 @@ or argument, a missing file) is reported by the tools in ``tools/`` as
 ``<tool>: error: <message>`` on stderr with exit status 1. ``--debug`` on
 any tool's command line shows the full traceback instead.
 """
+import argparse
+import os
 import os.path as osp
 import sys
-from typing import Any, Callable
+from typing import Any, Callable, List, Optional
+
+from mmengine.config import Config, DictAction
 
 
 class UserError(Exception):
@@ -77,3 +81,46 @@ def run_tool(main: Callable[[], Any]) -> None:
             file=sys.stderr)
         sys.exit(1)
     sys.exit(status if isinstance(status, int) else 0)
+
+
+def add_runner_args(parser: argparse.ArgumentParser) -> None:
+    """The arguments every Runner tool (train, test) shares: ``--work-dir``,
+    ``--cfg-options``, ``--launcher`` and torchrun's ``--local-rank``."""
+    parser.add_argument(
+        '--work-dir', help='the dir to save logs (and models, training)')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override settings of the config, xxx=yyy format')
+    parser.add_argument(
+        '--launcher',
+        choices=['none', 'pytorch', 'slurm', 'mpi'],
+        default='none',
+        help='job launcher')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+
+
+def parse_runner_args(parser: argparse.ArgumentParser,
+                      argv: Optional[List[str]] = None) -> argparse.Namespace:
+    """Parse the command line of a tool built with :func:`add_runner_args`
+    (``LOCAL_RANK`` from ``--local-rank`` when the launcher did not set
+    it)."""
+    args = parser.parse_args(argv)
+    if 'LOCAL_RANK' not in os.environ:
+        os.environ['LOCAL_RANK'] = str(args.local_rank)
+    return args
+
+
+def apply_runner_args(cfg: Config, args: argparse.Namespace) -> Config:
+    """The config with the command line's launcher, ``--cfg-options`` and
+    work dir (``./work_dirs/<config name>`` when neither sets one)."""
+    cfg.launcher = args.launcher
+    if args.cfg_options is not None:
+        cfg.merge_from_dict(args.cfg_options)
+    if args.work_dir is not None:
+        cfg.work_dir = args.work_dir
+    elif cfg.get('work_dir', None) is None:
+        cfg.work_dir = osp.join('./work_dirs',
+                                osp.splitext(osp.basename(args.config))[0])
+    return cfg
