@@ -4,13 +4,11 @@
 # Twin of configs/gcahng/dino-s16_pa_cars196.py: same model, data, seed and
 # metric-model schedule, without the graph head and CACAI.
 # The NP+ baseline (./dino-s16_npplus_cars196.py) with Proxy Anchor as L_m.
-_base_ = ['./dino-s16_npplus_cars196.py']
+_base_ = ['./dino-s16_npplus_cars196.py', '../_base_/models/proxy_anchor.py']
 
 model = dict(
     loss_metric=dict(
+        _base_.pop('proxy_anchor'),  # ../_base_/models/proxy_anchor.py
         _delete_=True,
-        type='ProxyAnchorLoss',
-        num_classes={{_base_.num_train_classes}},
-        embed_dim={{_base_.embed_dim}},
-        margin=0.1,
-        alpha=32.0))
+        num_classes=_base_.num_train_classes,
+        embed_dim=_base_.embed_dim))

@@ -4,8 +4,8 @@ _base_ = [
     '../_base_/models/r18_pa_baseline.py',
     '../_base_/datasets/icon_themes.py',
     '../_base_/schedules/baseline_adamw_8e.py',
-    '../_base_/default_runtime.py',
+    '../_base_/cpu_runtime.py',
 ]
 
 model = dict(loss_metric=dict(num_classes={{_base_.num_train_classes}}))
-default_hooks = dict(logger=dict(interval=10), checkpoint=dict(interval=8))
+default_hooks = dict(checkpoint=dict(interval=8))

@@ -12,7 +12,6 @@ _base_ = [
 ]
 
 model = dict(frozen_bn2d=True)
-optim_wrapper = dict(optimizer=dict(lr=1.5e-4))
 param_scheduler = _base_.param_scheduler
 param_scheduler[0].step_size = 10  # StepLR
 custom_hooks = _base_.custom_hooks

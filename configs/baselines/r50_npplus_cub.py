@@ -12,4 +12,3 @@ _base_ = [
 ]
 
 model = dict(frozen_bn2d=True)
-optim_wrapper = dict(optimizer=dict(lr=1.5e-4))

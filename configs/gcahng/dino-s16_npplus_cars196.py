@@ -3,18 +3,12 @@
 # docs/settings.md row "DN384 Cars196".
 # Paper results: configs/gcahng/metafile.yml.
 _base_ = [
-    '../_base_/models/dino-s16_gcahng.py',
+    '../_base_/models/dino-s16_gcahng_cub_cars.py',
     '../_base_/datasets/cars196.py',
     '../_base_/schedules/gcahng_adamw_100e.py',
     '../_base_/default_runtime.py',
 ]
 
-model = dict(
-    graph_head=dict(
-        num_classes={{_base_.num_train_classes}}, num_layers=2, num_heads=4),
-    loss_sim=dict(loss_weight=20.0),  # w_sim
-    loss_div=dict(loss_weight=0.2),  # 0.01 * w_div, w_div = 20
-    hardness_alpha=2.0,
-    balance_beta=5.0)
+model = dict(graph_head=dict(num_classes={{_base_.num_train_classes}}))
 optim_wrapper = dict(
     metric=dict(optimizer=dict(lr=3e-5)), graph=dict(optimizer=dict(lr=3e-4)))

@@ -3,17 +3,13 @@
 # docs/settings.md row "DN384 InShop".
 # Paper results: configs/gcahng/metafile.yml.
 _base_ = [
-    '../_base_/models/dino-s16_gcahng.py',
+    '../_base_/models/dino-s16_gcahng_sop_inshop.py',
     '../_base_/datasets/inshop.py',
     '../_base_/schedules/gcahng_adamw_150e.py',
     '../_base_/default_runtime.py',
 ]
 
-model = dict(
-    graph_head=dict(
-        num_classes={{_base_.num_train_classes}}, num_layers=1, num_heads=2),
-    loss_sim=dict(loss_weight=20.0),  # w_sim
-    loss_div=dict(loss_weight=0.6))  # 0.01 * w_div, w_div = 60
+model = dict(graph_head=dict(num_classes={{_base_.num_train_classes}}))
 optim_wrapper = dict(
     metric=dict(optimizer=dict(lr=1.5e-5)),
     graph=dict(optimizer=dict(lr=3e-4)))

@@ -3,20 +3,13 @@
 # docs/settings.md row "G512 CUB-200-2011".
 # Paper results: configs/gcahng/metafile.yml.
 _base_ = [
-    '../_base_/models/googlenet_gcahng.py',
+    '../_base_/models/googlenet_gcahng_cub_cars.py',
     '../_base_/datasets/cub.py',
     '../_base_/schedules/gcahng_adamw_150e.py',
     '../_base_/default_runtime.py',
 ]
 
-model = dict(
-    frozen_bn2d=True,
-    graph_head=dict(
-        num_classes={{_base_.num_train_classes}}, num_layers=2, num_heads=4),
-    loss_sim=dict(loss_weight=10.0),  # w_sim
-    loss_div=dict(loss_weight=0.1),  # 0.01 * w_div, w_div = 10
-    hardness_alpha=4.0,
-    balance_beta=30.0)
+model = dict(graph_head=dict(num_classes={{_base_.num_train_classes}}))
 optim_wrapper = dict(
     metric=dict(optimizer=dict(lr=1e-4)), graph=dict(optimizer=dict(lr=3e-4)))
 param_scheduler = _base_.param_scheduler

@@ -4,7 +4,5 @@ _base_ = [
     '../_base_/models/r18_pa_gcahng.py',
     '../_base_/datasets/synthetic.py',
     '../_base_/schedules/gcahng_adamw_8e.py',
-    '../_base_/default_runtime.py',
+    '../_base_/cpu_runtime.py',
 ]
-
-default_hooks = dict(logger=dict(interval=10))

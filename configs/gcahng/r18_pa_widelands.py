@@ -6,10 +6,10 @@ _base_ = [
     '../_base_/models/r18_pa_gcahng.py',
     '../_base_/datasets/widelands.py',
     '../_base_/schedules/gcahng_adamw_8e.py',
-    '../_base_/default_runtime.py',
+    '../_base_/cpu_runtime.py',
 ]
 
 model = dict(
     loss_metric=dict(num_classes={{_base_.num_train_classes}}),
     graph_head=dict(num_classes={{_base_.num_train_classes}}))
-default_hooks = dict(logger=dict(interval=10), checkpoint=dict(interval=8))
+default_hooks = dict(checkpoint=dict(interval=8))

@@ -11,13 +11,7 @@ _base_ = [
 
 model = dict(
     frozen_bn2d=True,
-    graph_head=dict(
-        num_classes={{_base_.num_train_classes}}, num_layers=2, num_heads=4),
-    loss_sim=dict(loss_weight=20.0),  # w_sim
-    loss_div=dict(loss_weight=0.6))  # 0.01 * w_div, w_div = 60
-optim_wrapper = dict(
-    metric=dict(optimizer=dict(lr=1.5e-4)),
-    graph=dict(optimizer=dict(lr=1.5e-4)))
+    graph_head=dict(num_classes={{_base_.num_train_classes}}))
 param_scheduler = _base_.param_scheduler
 param_scheduler.metric[0].step_size = 10  # StepLR
 custom_hooks = _base_.custom_hooks

@@ -18,9 +18,4 @@ model.loss_metric.update(
 model.merge(
     dict(
         frozen_bn2d=True,
-        graph_head=dict(
-            num_classes=_base_.num_train_classes, num_layers=2, num_heads=4),
-        loss_sim=dict(loss_weight=20.0)))  # w_sim
-optim_wrapper = dict(
-    metric=dict(optimizer=dict(lr=1.5e-4)),
-    graph=dict(optimizer=dict(lr=1.5e-4)))
+        graph_head=dict(num_classes=_base_.num_train_classes)))

@@ -25,10 +25,5 @@ train_dataloader = dict(
         pipeline=train_pipeline))
 val_dataloader = dict(
     batch_size=64,
-    dataset=dict(
-        type=dataset_type,
-        num_classes=64,
-        samples_per_class=40,
-        img_size=64,
-        pipeline=test_pipeline))
+    dataset=dict(train_dataloader['dataset'], pipeline=test_pipeline))
 test_dataloader = val_dataloader

@@ -1,6 +1,6 @@
 # Proxy Anchor (PA) GCA-HNG: what a PA GCA-HNG config changes in the NP+ form
 # of the same setting (docs/settings.md, docs/algorithm.md §7). Proxy Anchor
-# as L_m (margin 0.1, alpha 32), w_div = 20 (lambda_2 = 0.01), and the PA
+# as L_m (./proxy_anchor.py), w_div = 20 (lambda_2 = 0.01), and the PA
 # default of the hard-negative machinery: PA is a cosine loss, so HNG works on
 # 8 * z / |z|; the synthetic negatives enter L_syn as negatives of their
 # anchor's class proxy, with gradients into the real negatives they were made
@@ -12,9 +12,10 @@
 #     model.loss_metric.update(
 #         num_classes=_base_.num_train_classes, embed_dim=_base_.embed_dim)
 # `r18_pa_gcahng.py` merges it into the built-in dataset's model.
+_base_ = ['./proxy_anchor.py']
+
 gcahng_pa = dict(
-    loss_metric=dict(
-        _delete_=True, type='ProxyAnchorLoss', margin=0.1, alpha=32.0),
+    loss_metric=dict(_base_.pop('proxy_anchor'), _delete_=True),
     loss_div=dict(loss_weight=0.2),  # 0.01 * w_div, w_div = 20
     hng_geometry='cosine',
     hng_scale=8.0,

@@ -1,5 +1,8 @@
 # Baseline metric model for the built-in dataset: ResNet-18 -> avg+max pool ->
-# BN1d -> Linear(512, 128), Proxy Anchor loss (docs/algorithm.md §2, §5).
+# BN1d -> Linear(512, 128), Proxy Anchor loss (./proxy_anchor.py) with the
+# built-in dataset's 32 training classes (docs/algorithm.md §2, §5).
+_base_ = ['./proxy_anchor.py']
+
 embed_dim = 128
 model = dict(
     type='DMLRetriever',
@@ -10,9 +13,5 @@ model = dict(
         out_channels=embed_dim,
         pooling='avgmax'),
     loss_metric=dict(
-        type='ProxyAnchorLoss',
-        num_classes=32,
-        embed_dim=embed_dim,
-        margin=0.1,
-        alpha=32.0),
+        _base_.pop('proxy_anchor'), num_classes=32, embed_dim=embed_dim),
 )
