@@ -112,6 +112,29 @@ def test_unknown_table_and_missing_results_are_user_errors(tiny):
         TOOL.main(['--readme', str(readme), '--learning', 'missing.json'])
 
 
+def test_the_memory_table_reads_its_own_file(tiny, tmp_path):
+    args, readme = tiny
+    memory = dict(RESULTS)
+    memory['results'] = {
+        'widelands': {
+            'scratch': {
+                'PA': {
+                    'baseline': BASELINE,
+                    'memory K=4B': GCAHNG
+                }
+            }
+        }
+    }
+    (tmp_path / 'memory.json').write_text(json.dumps(memory))
+    readme.write_text(README + '<!-- table:memory:start -->\n'
+                      '<!-- table:memory:end -->\n')
+    with pytest.raises(TOOL.ReadmeTableError, match='--memory names'):
+        TOOL.main(args + ['--memory', str(tmp_path / 'missing.json')])
+    assert TOOL.main(args + ['--memory', str(tmp_path / 'memory.json')]) == 0
+    memory_part = readme.read_text().split('table:memory:start')[1]
+    assert '| widelands | PA | scratch | memory K=4B |' in memory_part
+
+
 def test_the_real_readme_agrees_with_its_sources():
     """Every table marked in README.md (the learning table once it has
     markers and its results file) is what the results files give."""

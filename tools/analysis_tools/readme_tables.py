@@ -15,7 +15,10 @@ and is rendered from its source:
   names the file): a row per benchmark, loss, regime and run against the
   baseline, R@1 and M@R as mean ± sd over the seeds and their gains paired
   by seed (:func:`gcahng.evaluation.result_tables.suite_table`, the table
-  the benchmark prints), and the graph head's node accuracy.
+  the benchmark prints), and the graph head's node accuracy;
+- ``memory``: the memory-graph runs of the learning benchmark (plain
+  GCA-HNG, memory variants, the XBM baseline; ``--memory`` names the file),
+  rendered as the learning table.
 
 Only the markers that README.md holds are filled; a table whose source is
 missing is an error. ``--check`` writes nothing and exits 1 when a table
@@ -57,12 +60,13 @@ class ReadmeTableError(UserError, ValueError):
     """A table marker without a source, or a source that cannot be read."""
 
 
-def learning_table(path: str) -> str:
-    """The ``learning`` table from ``benchmarks/learning.py``'s results."""
+def learning_table(path: str, flag: str = '--learning') -> str:
+    """A table of ``benchmarks/learning.py``'s results (``flag``: the
+    option that names the file, for the error)."""
     if not osp.isfile(path):
         raise ReadmeTableError(
             f'no learning results at {path} (benchmarks/learning.py --suite '
-            '--results FILE writes them; --learning names the file)')
+            f'--results FILE writes them; {flag} names the file)')
     with open(path) as f:
         data = json.load(f)
     seeds = [int(s) for s in data['seeds']]
@@ -123,6 +127,11 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         help='benchmarks/learning.py --suite --results FILE (for the '
         '"learning" table)')
     parser.add_argument(
+        '--memory',
+        default=osp.join(REPO, 'docs', 'results', 'memory.json'),
+        help='benchmarks/learning.py --suite --results FILE of the memory '
+        'graph runs (for the "memory" table)')
+    parser.add_argument(
         '--check',
         action='store_true',
         help='write nothing; exit 1 when a table differs from its source')
@@ -136,7 +145,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     with open(args.readme) as f:
         text = f.read()
     sources: Dict[str, Callable[[], str]] = dict(
-        paper=paper_table, learning=lambda: learning_table(args.learning))
+        paper=paper_table,
+        learning=lambda: learning_table(args.learning),
+        memory=lambda: learning_table(args.memory, '--memory'))
     new = render(text, sources)
     names = table_names(text)
     if args.check:
