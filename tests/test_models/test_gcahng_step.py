@@ -19,24 +19,28 @@ N, M, C, D = 4, 2, 6, 16
 GCAHNG_CFG = 'gcahng/r18_pa_synthetic.py'
 
 
-def build_model(**kwargs):
+def build_model(model_type: str = 'GCAHNG', **kwargs):
+    """A tiny ResNet-18 / PA model: ``GCAHNG`` with a 1-layer graph head,
+    or ``model_type='DMLRetriever'`` (the baseline, no graph head)."""
     init_default_scope('gcahng')
     cfg = dict(
-        type='GCAHNG',
+        type=model_type,
         backbone=dict(type='ResNet', depth=18, out_indices=(3, )),
         neck=dict(
             type='EmbeddingNeck',
             in_channels=512,
             out_channels=D,
             pooling='avgmax'),
-        loss_metric=dict(type='ProxyAnchorLoss', num_classes=C, embed_dim=D),
-        graph_head=dict(
-            type='GCLHead',
-            embed_dim=D,
-            num_classes=C,
-            num_layers=1,
-            num_heads=2),
-        frozen_bn2d=True)
+        loss_metric=dict(type='ProxyAnchorLoss', num_classes=C, embed_dim=D))
+    if model_type == 'GCAHNG':
+        cfg.update(
+            graph_head=dict(
+                type='GCLHead',
+                embed_dim=D,
+                num_classes=C,
+                num_layers=1,
+                num_heads=2),
+            frozen_bn2d=True)
     cfg.update(kwargs)
     return MODELS.build(cfg)
 

@@ -183,21 +183,7 @@ def test_memory_graph_needs_a_generator_that_can_use_it():
 
 
 def _baseline(**kwargs):
-    from mmengine.registry import init_default_scope
-
-    from gcahng.registry import MODELS
-    init_default_scope('gcahng')
-    cfg = dict(
-        type='DMLRetriever',
-        backbone=dict(type='ResNet', depth=18, out_indices=(3, )),
-        neck=dict(
-            type='EmbeddingNeck',
-            in_channels=512,
-            out_channels=D,
-            pooling='avgmax'),
-        loss_metric=dict(type='ProxyAnchorLoss', num_classes=6, embed_dim=D))
-    cfg.update(kwargs)
-    return MODELS.build(cfg)
+    return build_model('DMLRetriever', **kwargs)
 
 
 def test_xbm_baseline_mines_the_memory():
