@@ -1,5 +1,6 @@
 """The model arguments that ``tools/retrieve.py``, ``tools/embed.py`` and
-``tools/deployment/pytorch2onnx.py`` share, and the searcher they build."""
+``tools/deployment/pytorch2onnx.py`` share, and the searcher they build; the
+run arguments the analysis tools share."""
 import argparse
 
 from mmengine.config import DictAction
@@ -36,6 +37,26 @@ def add_model_arguments(parser: argparse.ArgumentParser,
         nargs='+',
         action=DictAction,
         help='override settings of the config, xxx=yyy format')
+    return parser
+
+
+def add_analysis_arguments(
+    parser: argparse.ArgumentParser,
+    tool: str,
+    cfg_options_help: str = 'override settings of the config, xxx=yyy '
+    'format'
+) -> argparse.ArgumentParser:
+    """``--batch-size --device --out-dir --work-dir --cfg-options`` of the
+    analysis tools (``tools/analysis_tools``); ``tool`` names the default
+    output folder, ``<work dir>/analysis/<tool>``."""
+    parser.add_argument('--batch-size', type=int, default=64)
+    parser.add_argument('--device', help='e.g. cpu, cuda:0 (default: auto)')
+    parser.add_argument(
+        '--out-dir',
+        help=f'output folder (default: <work dir>/analysis/{tool})')
+    parser.add_argument('--work-dir', help='work dir of the run')
+    parser.add_argument(
+        '--cfg-options', nargs='+', action=DictAction, help=cfg_options_help)
     return parser
 
 

@@ -28,11 +28,11 @@ from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 import torch
-from mmengine.config import DictAction
 
 import gcahng  # noqa: F401  (registries, safe checkpoint globals)
 from gcahng.apis.builders import (AnalysisError, build_dataset, build_model,
                                   default_out_dir, load_config, run_batches)
+from gcahng.apis.cli import add_analysis_arguments
 from gcahng.models.necks import EmbeddingNeck
 from gcahng.utils import run_tool
 from gcahng.utils.result_files import write_csv, write_json
@@ -70,17 +70,7 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         help='channels in the box/violin plot (default: 16)')
     parser.add_argument('--plot', choices=['box', 'violin'], default='box')
     parser.add_argument('--seed', type=int, default=0)
-    parser.add_argument('--batch-size', type=int, default=64)
-    parser.add_argument('--device', help='e.g. cpu, cuda:0 (default: auto)')
-    parser.add_argument(
-        '--out-dir',
-        help='output folder (default: <work dir>/analysis/feature_spread)')
-    parser.add_argument('--work-dir', help='work dir of the run')
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help='override settings of the config, xxx=yyy format')
+    add_analysis_arguments(parser, TOOL)
     return parser.parse_args(argv)
 
 

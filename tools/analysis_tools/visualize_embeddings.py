@@ -26,10 +26,10 @@ from typing import List, Optional, Sequence
 
 import numpy as np
 import torch
-from mmengine.config import DictAction
 
 import gcahng  # noqa: F401  (registries, safe checkpoint globals)
 from gcahng.apis import builders as ana
+from gcahng.apis.cli import add_analysis_arguments
 from gcahng.evaluation import as_embeddings
 from gcahng.utils import result_files, run_tool
 from gcahng.visualization import figures
@@ -82,18 +82,7 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         default=None,
         help='t-SNE iterations (scikit-learn default 1000, at least 250)')
     parser.add_argument('--seed', type=int, default=0)
-    parser.add_argument('--batch-size', type=int, default=64)
-    parser.add_argument('--device', help='e.g. cpu, cuda:0 (default: auto)')
-    parser.add_argument(
-        '--out-dir',
-        help='output folder (default: <work dir>/analysis/'
-        'visualize_embeddings)')
-    parser.add_argument('--work-dir', help='work dir of the run')
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help='override settings of the config, xxx=yyy format')
+    add_analysis_arguments(parser, TOOL)
     return parser.parse_args(argv)
 
 

@@ -24,12 +24,12 @@ import sys
 from typing import List, Optional, Sequence
 
 import numpy as np
-from mmengine.config import DictAction
 
 import gcahng  # noqa: F401  (registries, safe checkpoint globals)
 from gcahng.apis.builders import (AnalysisError, build_dataset, build_model,
                                   dataset_labels, default_out_dir,
                                   extract_embeddings, load_config, query_mask)
+from gcahng.apis.cli import add_analysis_arguments
 from gcahng.evaluation import per_query_retrieval, retrieval_metrics
 from gcahng.utils import run_tool
 from gcahng.utils.result_files import write_csv, write_json
@@ -74,18 +74,8 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument('--topk', type=int, default=5)
     parser.add_argument(
         '--cell-size', type=float, default=1.4, help='inches per image')
-    parser.add_argument('--batch-size', type=int, default=64)
-    parser.add_argument('--device', help='e.g. cpu, cuda:0 (default: auto)')
-    parser.add_argument(
-        '--out-dir',
-        help='output folder (default: <work dir>/analysis/'
-        'visualize_retrieval)')
-    parser.add_argument('--work-dir', help='work dir of the run')
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help='override settings of both configs, xxx=yyy format')
+    add_analysis_arguments(
+        parser, TOOL, 'override settings of both configs, xxx=yyy format')
     return parser.parse_args(argv)
 
 
