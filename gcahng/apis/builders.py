@@ -22,7 +22,7 @@ from mmengine.registry import init_default_scope
 from mmengine.utils import ProgressBar
 
 from gcahng.utils.checkpoint_fit import load_checkpoint
-from gcahng.utils.cli import AnalysisError
+from gcahng.utils.cli import AnalysisError, resolve_work_dir
 
 
 # ----------------------------------------------------------------------
@@ -53,14 +53,11 @@ def default_out_dir(cfg: Config,
                     work_dir: Optional[str] = None) -> str:
     """``<work dir>/analysis/<tool>``.
 
-    The work dir is ``work_dir`` if given, else the config's ``work_dir``,
-    else ``./work_dirs/<config name>`` like ``tools/train.py``.
+    The work dir is :func:`~gcahng.utils.cli.resolve_work_dir`'s, as for
+    ``tools/train.py``.
     """
-    if work_dir is None:
-        work_dir = cfg.get('work_dir', None) or osp.join(
-            './work_dirs',
-            osp.splitext(osp.basename(config_path))[0])
-    return osp.join(work_dir, 'analysis', tool)
+    return osp.join(
+        resolve_work_dir(cfg, config_path, work_dir), 'analysis', tool)
 
 
 def pick_device(device: Optional[str] = None) -> torch.device:

@@ -118,9 +118,18 @@ def apply_runner_args(cfg: Config, args: argparse.Namespace) -> Config:
     cfg.launcher = args.launcher
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
-    if args.work_dir is not None:
-        cfg.work_dir = args.work_dir
-    elif cfg.get('work_dir', None) is None:
-        cfg.work_dir = osp.join('./work_dirs',
-                                osp.splitext(osp.basename(args.config))[0])
+    cfg.work_dir = resolve_work_dir(cfg, args.config, args.work_dir)
     return cfg
+
+
+def resolve_work_dir(cfg: Config,
+                     config_path: str,
+                     work_dir: Optional[str] = None) -> str:
+    """A run's work dir: ``work_dir`` (``--work-dir``) if given, else the
+    config's ``work_dir``, else ``./work_dirs/<config name>``; the one rule
+    of the training, test and analysis tools."""
+    if work_dir is not None:
+        return work_dir
+    if cfg.get('work_dir', None) is not None:
+        return cfg.work_dir
+    return osp.join('./work_dirs', osp.splitext(osp.basename(config_path))[0])
