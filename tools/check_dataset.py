@@ -10,10 +10,10 @@ Exits 1 with the datasets' messages when something is wrong.
 """
 import argparse
 
-from mmengine.config import Config, DictAction
-from mmengine.registry import init_default_scope
+from mmengine.config import DictAction
 
 import gcahng  # noqa: F401  (registries)
+from gcahng.apis.builders import load_config
 from gcahng.datasets.layout_errors import DatasetLayoutError
 from gcahng.registry import DATASETS
 from gcahng.utils import run_tool
@@ -32,10 +32,7 @@ def parse_args() -> argparse.Namespace:
 
 def main() -> int:
     args = parse_args()
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
-    init_default_scope(cfg.get('default_scope', 'gcahng'))
+    cfg = load_config(args.config, args.cfg_options)
     seen, problems = set(), []
     for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
         loader = cfg.get(key)

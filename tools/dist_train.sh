@@ -4,7 +4,8 @@
 # Multi-node: set NNODES, NODE_RANK, MASTER_ADDR and PORT on every node.
 # Global batch (default): the config's N x M batch is split over the GPUs and
 #   trained as one graph, e.g. the paper's 81 on 4 GPUs = 21+21+21+18 images.
-# Local batch: --cfg-options model.global_batch=False gives every GPU its own
+# Local batch: --cfg-options model.global_batch=False
+#   train_dataloader.batch_sampler=None gives every GPU its own
 #   N x M batch and graph (81 per GPU, 4 graphs, gradients averaged).
 set -euo pipefail
 if [ $# -lt 2 ]; then

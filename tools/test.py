@@ -13,8 +13,9 @@ from mmengine.runner import Runner
 
 import gcahng  # noqa: F401  (safe checkpoint globals, registries)
 from gcahng.utils import (add_runner_args, apply_runner_args,
-                          check_checkpoint_fits, parse_runner_args, run_tool,
-                          setup_cpu_distributed, teardown_distributed)
+                          check_checkpoint_fits, check_config,
+                          parse_runner_args, run_tool, setup_cpu_distributed,
+                          teardown_distributed)
 
 
 def parse_args() -> argparse.Namespace:
@@ -39,6 +40,7 @@ def main() -> None:
     if not osp.isfile(args.checkpoint):
         raise FileNotFoundError(f'no checkpoint at {args.checkpoint}')
     cfg = apply_runner_args(Config.fromfile(args.config), args)
+    check_config(cfg)
     cfg.load_from = args.checkpoint
     cfg.resume = False
     setup_cpu_distributed(cfg)

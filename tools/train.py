@@ -19,8 +19,8 @@ from mmengine.runner import Runner
 
 import gcahng  # noqa: F401  (safe checkpoint globals, registries)
 from gcahng.utils import (add_runner_args, apply_runner_args,
-                          check_checkpoint_fits, enable_amp, parse_runner_args,
-                          run_tool, setup_cpu_distributed,
+                          check_checkpoint_fits, check_config, enable_amp,
+                          parse_runner_args, run_tool, setup_cpu_distributed,
                           teardown_distributed)
 
 
@@ -76,6 +76,7 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
 def main() -> None:
     args = parse_args()
     cfg = merge_args(Config.fromfile(args.config), args)
+    check_config(cfg)
     setup_cpu_distributed(cfg)
     runner = Runner.from_cfg(cfg)
     if cfg.get('load_from') and not cfg.get('resume', False):

@@ -23,6 +23,7 @@ from mmengine.utils import ProgressBar
 
 from gcahng.utils.checkpoint_fit import load_checkpoint
 from gcahng.utils.cli import AnalysisError, resolve_work_dir
+from gcahng.utils.config_check import check_config
 
 
 # ----------------------------------------------------------------------
@@ -30,10 +31,12 @@ from gcahng.utils.cli import AnalysisError, resolve_work_dir
 def load_config(config: Union[str, Config],
                 cfg_options: Optional[Dict[str, Any]] = None) -> Config:
     """Read a config (a path, or a :class:`Config`, copied), apply
-    ``--cfg-options`` and set its default scope.
+    ``--cfg-options``, set its default scope and check its types and
+    arguments (:func:`~gcahng.utils.config_check.check_config`).
 
     Raises:
         AnalysisError: if the file does not exist.
+        ConfigError: if it names an unknown type or argument.
     """
     if isinstance(config, Config):
         cfg = copy.deepcopy(config)
@@ -44,6 +47,7 @@ def load_config(config: Union[str, Config],
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
     init_default_scope(cfg.get('default_scope', 'gcahng'))
+    check_config(cfg)
     return cfg
 
 

@@ -30,28 +30,14 @@ class AnalysisError(UserError, RuntimeError):
 def is_user_error(error: BaseException) -> bool:
     """Whether ``error`` is a known user error rather than a bug.
 
-    True for :class:`UserError` (dataset layout, pretrained weights,
-    checkpoint fit and safety, non-finite loss), for a missing file, for an
-    unknown registry type (mmengine's ``KeyError: 'X is not in the ...
-    registry'``) and for an unknown constructor argument in a config
-    (``TypeError: ... unexpected keyword argument``).
+    By type alone: :class:`UserError` (dataset layout, pretrained weights,
+    checkpoint fit and safety, non-finite loss, and a config's unknown type
+    or argument, :class:`~gcahng.utils.config_check.ConfigError`, which the
+    tools check before building) and a missing file. Any other error,
+    mmengine's own ``KeyError``/``TypeError`` from a build included, is
+    shown with its traceback.
     """
-    if isinstance(error, (UserError, FileNotFoundError)):
-        return True
-    message = str(error.args[0]) if error.args else ''
-    if isinstance(error, KeyError):
-        return ' registry' in message
-    if isinstance(error, TypeError):
-        return 'unexpected keyword argument' in message
-    return False
-
-
-def error_message(error: BaseException) -> str:
-    """The message of ``error`` as a user should read it (a ``KeyError``'s
-    text without the quotes ``str()`` adds)."""
-    if isinstance(error, KeyError) and len(error.args) == 1:
-        return str(error.args[0])
-    return str(error) or type(error).__name__
+    return isinstance(error, (UserError, FileNotFoundError))
 
 
 def run_tool(main: Callable[[], Any]) -> None:
@@ -76,7 +62,7 @@ def run_tool(main: Callable[[], Any]) -> None:
             raise
         tool = osp.basename(sys.argv[0])
         print(
-            f'{tool}: error: {error_message(error)} '
+            f'{tool}: error: {str(error) or type(error).__name__} '
             '(run again with --debug for the traceback)',
             file=sys.stderr)
         sys.exit(1)

@@ -11,6 +11,7 @@ from gcahng.evaluation import (AlphaQueryExpansion, DatabaseAugmentation,
                                KReciprocalReranking, RetrievalMetric,
                                as_embeddings, build_reranker, label_ids,
                                precision_at_r)
+from gcahng.evaluation.rerankers.base import RerankSpecError
 
 
 def problem(num=120, dim=16, classes=8, seed=0):
@@ -207,8 +208,12 @@ def test_build_reranker():
     kr = build_reranker(dict(type='k_reciprocal', k1=5, shortlist=9))
     assert (kr.params['k1'], kr.params['shortlist']) == (5, 9)
     assert build_reranker(kr) is kr
-    with pytest.raises(KeyError, match='registry'):
+    with pytest.raises(RerankSpecError, match="unknown re-ranker 'nope'"):
         build_reranker('nope')
+    with pytest.raises(
+            RerankSpecError,
+            match="KReciprocalReranking takes no argument 'k9'"):
+        build_reranker(dict(type='k_reciprocal', k9=3))
     with pytest.raises(ValueError, match='rerank must be'):
         build_reranker(["{'type':'qe'", "'k':3}"])  # DictAction's split
     with pytest.raises(ValueError, match='lambda_value'):

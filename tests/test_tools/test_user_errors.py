@@ -15,7 +15,7 @@ from mmengine.optim import build_optim_wrapper
 from mmengine.registry import init_default_scope
 
 import gcahng.engine  # noqa: F401  (the gcahng constructor)
-from gcahng.utils import is_user_error, run_tool
+from gcahng.utils import ConfigError, is_user_error, run_tool
 
 
 def run_tool_process(*args: str) -> subprocess.CompletedProcess:
@@ -48,8 +48,10 @@ def tiny_cfg(tmp_path_factory) -> str:
         ('model.backbone.type=TorchvisionResNet '
          'model.backbone.pretrained=/nonexistent/r18.pth',
          ('/nonexistent/r18.pth', )),  # missing weights
-        ('model.neck.type=NoSuchNeck', ('NoSuchNeck', 'registry')),
-        ('model.neck.no_such_option=1', ('no_such_option', )),
+        ('model.neck.type=NoSuchNeck',
+         ('config key model.neck.type', 'NoSuchNeck', 'registry')),
+        ('model.neck.no_such_option=1',
+         ('config key model.neck', 'no_such_option', 'EmbeddingNeck')),
     ],
     ids=['dataset-layout', 'missing-weights', 'unknown-type', 'unknown-key'])
 def test_train_reports_user_errors_in_one_message(tiny_cfg, option, words):
@@ -92,9 +94,13 @@ def test_a_bug_still_raises(monkeypatch):
     monkeypatch.setattr(sys, 'argv', ['tool.py'])
     with pytest.raises(ZeroDivisionError):
         run_tool(buggy)
+    # recognised by type, not by message: mmengine's own build errors
+    # are not user errors (the tools check configs before building)
     assert not is_user_error(KeyError('x'))
     assert not is_user_error(TypeError('unsupported operand'))
-    assert is_user_error(KeyError('Foo is not in the gcahng::model registry'))
+    assert not is_user_error(KeyError('Foo is not in the model registry'))
+    assert not is_user_error(TypeError('unexpected keyword argument'))
+    assert is_user_error(ConfigError('config key model.neck: ...'))
 
 
 def test_training_start_up_log_is_quiet(tiny_cfg):

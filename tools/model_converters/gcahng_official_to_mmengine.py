@@ -82,12 +82,9 @@ def convert(official: Dict[str, torch.Tensor]) -> 'OrderedDict':
 
 def check_against_config(state: Dict[str, torch.Tensor], config: str) -> None:
     """Load ``state`` strictly into the model ``config`` builds."""
-    from mmengine.config import Config
-    from mmengine.registry import init_default_scope
-
+    from gcahng.apis.builders import load_config
     from gcahng.registry import MODELS
-    cfg = Config.fromfile(config)
-    init_default_scope(cfg.get('default_scope', 'gcahng'))
+    cfg = load_config(config)
     model = MODELS.build(cfg.model)
     check_state_fits(
         model,

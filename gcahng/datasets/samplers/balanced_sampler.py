@@ -103,7 +103,8 @@ def global_batch_share(num_classes: int, rank: int,
             f'global batch: {world_size} ranks cannot share a batch of '
             f'{num_classes} classes (each rank loads whole classes, so at '
             f'most {num_classes} ranks); use fewer processes, a larger N '
-            '(num_classes_per_batch) or model.global_batch=False')
+            '(num_classes_per_batch), or a local batch per rank: '
+            'model.global_batch=False train_dataloader.batch_sampler=None')
     base, extra = divmod(num_classes, world_size)
     first = rank * base + min(rank, extra)
     return first, first + base + (rank < extra)

@@ -7,6 +7,7 @@ import numpy as np
 
 from gcahng.registry import RERANKERS
 from gcahng.utils.cli import UserError
+from gcahng.utils.config_check import unknown_arguments
 from ..functional import FlatSearch, _select_backend
 
 #: Short names of the re-rankers (``--rerank`` of ``tools/retrieve.py``,
@@ -177,4 +178,13 @@ def build_reranker(
             f'rerank.k1=10 in --cfg-options) or a re-ranker, got {spec!r}')
     spec = dict(spec)
     spec['type'] = RERANK_ALIASES.get(spec.get('type'), spec.get('type'))
+    cls = RERANKERS.get(spec['type'])
+    if cls is None:
+        raise RerankSpecError(
+            f'unknown re-ranker {spec["type"]!r}: one of '
+            f'{", ".join(RERANK_ALIASES)} or a registered type '
+            f'({", ".join(sorted(RERANKERS.module_dict))})')
+    problem = unknown_arguments(cls, spec)
+    if problem:
+        raise RerankSpecError(problem)
     return RERANKERS.build(spec)
