@@ -13,6 +13,6 @@ __all__ = [
     'UnsafeCheckpointError', 'checkpoint_safe_globals', 'safe_torch_load',
     'enable_amp', 'setup_cpu_distributed', 'register_safe_globals',
     'teardown_distributed', 'UserError', 'is_user_error', 'run_tool',
-    'add_runner_args', 'apply_runner_args', 'parse_runner_args',
-    'ConfigError', 'check_config'
+    'add_runner_args', 'apply_runner_args', 'parse_runner_args', 'ConfigError',
+    'check_config'
 ]
