@@ -93,6 +93,7 @@ def main(spec: str, float64: bool = False) -> None:
                 state=plain_state(runner.model),
                 world_size=runner.world_size),
             osp.join(cfg.work_dir, f'result_rank{runner.rank}.pt'))
+        del runner  # before the process group goes (teardown_distributed)
     teardown_distributed()
 
 

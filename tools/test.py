@@ -51,6 +51,7 @@ def main() -> None:
     if args.out and runner.rank == 0:
         with open(args.out, 'w') as f:
             json.dump(metrics, f, indent=2)
+    del runner  # before the process group goes (teardown_distributed)
     teardown_distributed()
 
 

@@ -86,6 +86,7 @@ def main() -> None:
             strict=cfg.get('load_strict', True),
             allow_flag='--cfg-options load_strict=False')
     runner.train()
+    del runner  # before the process group goes (teardown_distributed)
     teardown_distributed()
 
 

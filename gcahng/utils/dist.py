@@ -1,3 +1,4 @@
+import gc
 import os
 
 import torch
@@ -39,9 +40,13 @@ def teardown_distributed() -> None:
     aborts the process (``terminate called without an active exception``,
     SIGABRT) after the run has finished, and torchrun reports a failure.
     Call it after a successful ``runner.train()`` / ``runner.test()`` only:
-    after an error on one rank, a barrier would wait for the others.
+    after an error on one rank, a barrier would wait for the others. Drop
+    the Runner first (``del runner``): its DDP wrapper holds the group and
+    gloo's work objects, which are then freed here, by ``gc.collect()``,
+    while Python is fully alive, not at interpreter exit.
     """
     if not (dist.is_available() and dist.is_initialized()):
         return
+    gc.collect()
     dist.barrier()
     dist.destroy_process_group()

@@ -1,5 +1,6 @@
 """2-process DDP on CPU (gloo) through tools/dist_train.sh and
 tools/dist_test.sh, on the built-in dataset."""
+import gc
 import json
 import os.path as osp
 import sys
@@ -75,9 +76,22 @@ def test_tools_destroy_the_process_group(tool, tmp_path, monkeypatch):
             MASTER_PORT=str(free_port())).items():
         monkeypatch.setenv(key, value)
     monkeypatch.setattr(sys, 'argv', [tool] + argv)
+    from mmengine.model import MMDistributedDataParallel
+    live_at_destroy = []
+    destroy = dist.destroy_process_group
+
+    def checked_destroy(*args, **kwargs):
+        # the tool has dropped its DDP model (and with it gloo's work
+        # objects) before the group goes, not left it to interpreter exit
+        live_at_destroy.extend(o for o in gc.get_objects()
+                               if isinstance(o, MMDistributedDataParallel))
+        destroy(*args, **kwargs)
+
+    monkeypatch.setattr(dist, 'destroy_process_group', checked_destroy)
     try:
         load_tool(tool).main()
         assert not dist.is_initialized()
+        assert live_at_destroy == []
     finally:
         if dist.is_initialized():
             dist.destroy_process_group()
