@@ -7,4 +7,5 @@ _base_ = ['../gcahng/r18_pa_icons.py']
 model = dict(
     hng_geometry='euclidean',
     loss_syn=dict(_delete_=True, type='SyntheticPairLoss'),
-    syn_grad='all')
+    syn_grad='all',
+    memory=None)  # as measured, before the memory default

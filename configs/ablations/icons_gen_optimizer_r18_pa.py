@@ -9,3 +9,4 @@ _base_ = ['../gcahng/r18_pa_icons.py']
 
 optim_wrapper = dict(gen=dict(_base_.optim_wrapper.graph, shares_params=True))
 param_scheduler = dict(gen=[dict(_base_.param_scheduler.graph[0])])
+model = dict(memory=None)  # as measured, before the memory default

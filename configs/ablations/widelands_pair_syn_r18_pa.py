@@ -6,4 +6,5 @@ _base_ = ['../gcahng/r18_pa_widelands.py']
 
 model = dict(
     loss_syn=dict(_delete_=True, type='SyntheticPairLoss', cosine_scale=32.0),
-    syn_grad='all')
+    syn_grad='all',
+    memory=None)  # as measured, before the memory default

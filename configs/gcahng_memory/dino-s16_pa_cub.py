@@ -2,8 +2,9 @@
 # configs/gcahng/dino-s16_pa_cub.py (DN384, Proxy Anchor (PA),
 # CUB-200-2011) whose graph head also sees the last K = 4B = 324
 # embeddings of past batches and generates extra negatives from them.
-# K = 4B is not a recommendation: it has been measured on the CPU benchmarks
-# only (README, memory graph).
+# K = 4B is the PA default of the CPU benchmark configs (never below GCA-HNG
+# without memory there: README, memory graph); on this benchmark and GPU it
+# is not measured yet.
 _base_ = ['../gcahng/dino-s16_pa_cub.py']
 
 model = dict(memory=dict(size=324))

@@ -23,6 +23,7 @@ def test_two_process_ddp_train_and_test(generator, tmp_path):
         cfg.model.generator = dict(
             type=generator, embed_dim=cfg.model.graph_head.embed_dim)
         cfg.optim_wrapper.graph.modules = ('graph_head', 'generator')
+        cfg.model.memory = None  # HDML makes no negatives from memory
     cfg.custom_imports = dict(imports=['ddp_check_hook'])
     cfg.custom_hooks = list(
         cfg.custom_hooks) + [dict(type='ParamChecksumHook')]

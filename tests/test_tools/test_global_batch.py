@@ -44,6 +44,9 @@ def tiny_cfg(model: str, bn: str, work_dir: str, max_epochs: int = 2):
     model_cfg.frozen_bn2d = bn == 'frozen_bn2d'
     if 'graph_head' in model_cfg:
         model_cfg.graph_head.update(embed_dim=16, num_layers=1, num_heads=2)
+        # the gathering alone (the memory on 2 ranks: test_memory_ranks.py;
+        # local mode has no global memory)
+        model_cfg.memory = None
     if model == 'np':  # NP+ in the Euclidean geometry of docs/algorithm.md
         model_cfg.loss_metric = dict(type='NPairLoss')
         model_cfg.hng_geometry = 'euclidean'
