@@ -53,8 +53,9 @@ def _registries() -> Dict[str, Any]:
 #: Where an object is built straight from its dict: (dotted path pattern,
 #: registry, whether its keys are its arguments), first match wins. In a
 #: pattern ``*`` is any one key (``*_x``: any key ending in ``_x``) and ``#``
-#: a list item. Typed dicts elsewhere (``norm_cfg``, ``init_cfg``, a
-#: ``clip_grad``'s ``type='value'``) are read by their parent: not checked.
+#: a list item. A registry of ``''`` and typed dicts elsewhere (``norm_cfg``,
+#: ``init_cfg``, a ``clip_grad``'s ``type='value'``): read by their parent,
+#: not checked.
 SLOTS: Tuple[Tuple[str, str, bool], ...] = (
     ('model', 'MODELS', True),
     ('model.*_cfg', '', False),  # read by the model itself
@@ -139,26 +140,22 @@ def accepted_arguments(obj: Any) -> Optional[Set[str]]:
     """The keyword arguments a class (or function) built from a config
     takes, following ``**kwargs`` into base classes' constructors; None
     when they cannot be known."""
-    if not inspect.isclass(obj):
-        try:
-            params = inspect.signature(obj).parameters.values()
-        except (TypeError, ValueError):
-            return None
-        if any(p.kind is p.VAR_KEYWORD for p in params):
-            return None
-        return {p.name for p in params}
+    functions = [
+        vars(k)['__init__'] for k in obj.__mro__ if '__init__' in vars(k)
+    ] if inspect.isclass(obj) else [obj]
     names: Set[str] = set()
-    for klass in obj.__mro__:
-        if '__init__' not in vars(klass):
-            continue
-        if klass is object:
+    for function in functions:
+        if function is object.__init__:
             return None  # **kwargs that reach object.__init__: unknown
         try:
-            params = inspect.signature(vars(klass)['__init__']).parameters
+            params = inspect.signature(function).parameters
         except (TypeError, ValueError):
             return None
-        names.update(n for n, p in params.items()
-                     if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD))
+        names |= {
+            n
+            for n, p in params.items()
+            if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+        }
         if not any(p.kind is p.VAR_KEYWORD for p in params.values()):
             return names - {'self'}
     return None

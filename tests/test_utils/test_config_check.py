@@ -123,3 +123,4 @@ def test_unknowable_keyword_arguments_are_not_checked():
     assert accepted_arguments(Closed) is None
     assert accepted_arguments(Explicit) == {'a', 'b'}
     assert accepted_arguments(lambda x, y=1: None) == {'x', 'y'}
+    assert accepted_arguments(lambda x, *rest: None) == {'x'}
