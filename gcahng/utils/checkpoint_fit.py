@@ -21,10 +21,11 @@ MMEngine loads ``load_from`` checkpoints (and ``tools/test.py``'s) with
 the metric model is checked first: every key of the model must be in the
 checkpoint with its shape, and the checkpoint may hold nothing else. Only
 training-only parts (:data:`OPTIONAL_PREFIXES`: the graph head, the
-classifier, the generator and the metric loss's proxies) may be missing,
-as they are from an inference checkpoint. A partial load is still possible
-on request: ``tools/test.py --non-strict``, or ``load_strict = False`` in
-the config (``--cfg-options load_strict=False``) for ``load_from``.
+classifier, the generator, the metric loss's proxies, the memory and
+``L_syn``'s gate) may be missing, as they are from an inference
+checkpoint. A partial load is still possible on request:
+``tools/test.py --non-strict``, or ``load_strict = False`` in the config
+(``--cfg-options load_strict=False``) for ``load_from``.
 
 Search, embedding and export run the backbone and the neck only
 (:data:`INFERENCE_PREFIXES`): :func:`split_inference_state` keeps those
@@ -45,9 +46,14 @@ from .memory_errors import memory_size_error
 from .safe_globals import safe_torch_load
 
 #: Training-only parts an inference checkpoint may lack (``memory.``: the
-#: memory of past embeddings, docs/algorithm.md §10).
-OPTIONAL_PREFIXES: Tuple[str, ...] = ('graph_head.', 'classifier.',
-                                      'generator.', 'loss_metric.', 'memory.')
+#: memory of past embeddings, docs/algorithm.md §10; ``syn_gate.``: L_syn's
+#: node-accuracy gate, §7).
+OPTIONAL_PREFIXES = ('graph_head.', 'classifier.', 'generator.',
+                     'loss_metric.', 'memory.', 'syn_gate.')
+
+#: Training state that a model without it drops from a checkpoint without
+#: complaint (the attribute, and so the key prefix, of each).
+DROPPABLE_STATE = ('memory', 'syn_gate')
 
 #: The modules that embed an image (``gcahng.apis.EmbeddingModel``).
 INFERENCE_PREFIXES: Tuple[str, ...] = ('backbone.', 'neck.')
@@ -130,12 +136,14 @@ def checkpoint_mismatch(
     missing = sorted(
         k for k in own
         if k not in state and not k.startswith(tuple(optional_prefixes)))
-    # a model without memory drops a checkpoint's memory (docs/algorithm.md
-    # §10); one of another size is refused with the fix
-    has_memory = 'memory.feats' in own
+    # a model without memory (or gate) drops a checkpoint's
+    # (docs/algorithm.md §10, §7); a memory of another size is refused with
+    # the fix
+    dropped = tuple(f'{name}.' for name in DROPPABLE_STATE
+                    if not any(k.startswith(f'{name}.') for k in own))
     unexpected = sorted(
-        k for k in state
-        if k not in own and (has_memory or not k.startswith('memory.')))
+        k for k in state if k not in own and not k.startswith(dropped))
+    has_memory = 'memory.feats' in own
     if has_memory and 'memory.feats' in state and \
             state['memory.feats'].shape[0] != own['memory.feats'].shape[0]:
         raise memory_size_error(state['memory.feats'].shape[0],

@@ -12,8 +12,10 @@ from mmpretrain.structures import DataSample
 
 from gcahng.engine.optim_wrappers import MultiOptimWrapperConstructor
 from gcahng.models.retrievers.gcahng import GCAHNG, INITIAL_EPOCH_LOSS
-from gcahng.models.utils import group_layout
+from gcahng.models.utils import (NodeAccuracyGate, SynGateSettingError,
+                                 group_layout)
 from gcahng.registry import MODELS
+from gcahng.utils.checkpoint_fit import checkpoint_mismatch
 
 N, M, C, D = 4, 2, 6, 16
 GCAHNG_CFG = 'gcahng/r18_pa_synthetic.py'
@@ -458,3 +460,77 @@ def test_bad_l_syn_settings_are_refused():
         build_model(
             loss_metric=dict(type='NPairLoss'),
             loss_syn=dict(type='ProxySyntheticLoss'))
+
+
+def test_node_accuracy_gate_follows_the_running_accuracy():
+    """docs/algorithm.md §7: g = 0 at or below chance, linear up to
+    full_at × chance, 1 above; the running mean starts at 0."""
+    gate = NodeAccuracyGate(num_classes=10, full_at=5.0, momentum=0.5)
+    assert float(gate()) == 0.0  # nothing measured yet
+    for acc, expected in ((0.05, 0.0), (0.1, 0.0), (0.3, 0.5), (0.5, 1.0),
+                          (0.9, 1.0)):
+        gate.accuracy.fill_(acc)
+        assert float(gate()) == pytest.approx(expected)
+    gate.accuracy.fill_(0.2)
+    gate.update(torch.tensor(0.6))
+    assert float(gate.accuracy) == pytest.approx(0.4)
+    for bad in (dict(full_at=1.0), dict(momentum=1.0), dict(momentum=-0.1)):
+        with pytest.raises(SynGateSettingError):
+            NodeAccuracyGate(10, **bad)
+    with pytest.raises(SynGateSettingError, match='not full_after'):
+        build_model(syn_gate=dict(full_after=3))
+
+
+def test_syn_gate_holds_l_syn_back_until_the_head_classifies():
+    """With the gate, L_syn is weighted (1 - ω)·g: 0 while the head's
+    running accuracy is at chance, the ungated value once it is well above;
+    the running accuracy is a buffer (in checkpoints) and moves each step.
+    Without the gate the model is today's (no gate, no extra key)."""
+    plain = build_model()
+    assert plain.syn_gate is None and not any(
+        k.startswith('syn_gate') for k in plain.state_dict())
+    assert build_model(generate=False, syn_gate=dict()).syn_gate is None
+
+    def step(model, acc):
+        torch.manual_seed(0)
+        model.avg_gen_loss.fill_(10.0)  # 1 - ω > 0: L_syn on
+        if model.syn_gate is not None:
+            model.syn_gate.accuracy.fill_(acc)
+        return model.train_step(
+            batch(),
+            MultiOptimWrapperConstructor(optim_cfg())(model))
+
+    torch.manual_seed(0)
+    ungated = float(step(build_model(), 0.0)['loss_syn'])
+    assert ungated > 0
+    torch.manual_seed(0)
+    model = build_model(syn_gate=dict(full_at=2.0, momentum=0.9))
+    assert 'syn_gate.accuracy' in model.state_dict()
+    log_vars = step(model, 1.0 / C)  # at chance
+    assert float(log_vars['loss_syn']) == 0.0
+    assert float(log_vars['syn_gate']) == 0.0
+    expected = 0.9 / C + 0.1 * float(log_vars['gce_acc'])
+    assert float(model.syn_gate.accuracy) == pytest.approx(expected)
+    torch.manual_seed(0)
+    model = build_model(syn_gate=dict(full_at=2.0, momentum=0.9))
+    log_vars = step(model, 1.0)  # far above 2 / C: full weight
+    assert float(log_vars['syn_gate']) == 1.0
+    assert float(log_vars['loss_syn']) == pytest.approx(ungated, rel=1e-5)
+
+
+def test_a_checkpoint_fits_with_or_without_the_gate():
+    """The gate is training state: a checkpoint without it (older, or an
+    inference one) fits a model with it, and a model without it drops a
+    checkpoint's gate (as with the memory, docs/algorithm.md §10)."""
+    torch.manual_seed(0)
+    gated = build_model(syn_gate=dict())
+    gated.syn_gate.accuracy.fill_(0.5)
+    state = gated.state_dict()
+    plain = build_model()
+    assert checkpoint_mismatch(plain, state) == ([], [], [])
+    plain.load_state_dict(state)  # strict: the gate is dropped
+    old = {k: v for k, v in state.items() if not k.startswith('syn_gate.')}
+    assert checkpoint_mismatch(gated, old) == ([], [], [])
+    fresh = build_model(syn_gate=dict())
+    fresh.load_state_dict(state)
+    assert float(fresh.syn_gate.accuracy) == 0.5  # resume keeps it

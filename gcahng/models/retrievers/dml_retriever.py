@@ -7,7 +7,7 @@ from mmpretrain.structures import DataSample
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from gcahng.registry import MODELS
-from gcahng.utils.checkpoint_fit import unwrapped_key
+from gcahng.utils.checkpoint_fit import DROPPABLE_STATE, unwrapped_key
 from ..utils import (EmbeddingMemory, GlobalBatch, MemorySettingError,
                      MemoryView, convert_global_batchnorm,
                      distributed_world_size, gather_global_batch,
@@ -75,14 +75,16 @@ def _read_wrapped_child_keys(module: nn.Module, state_dict: dict, prefix: str,
             del state_dict[key]
 
 
-def _drop_memory_keys(module: nn.Module, state_dict: dict, prefix: str, *args:
-                      Any) -> None:
-    """Load-state-dict pre-hook: a model without a memory reads a
-    checkpoint with one (``memory.*``, docs/algorithm.md §10) without
-    complaint, dropping the memory."""
-    if getattr(module, 'memory', None) is None:
-        for key in [k for k in state_dict if k.startswith(prefix + 'memory.')]:
-            del state_dict[key]
+def _drop_absent_state(module: nn.Module, state_dict: dict, prefix: str, *args:
+                       Any) -> None:
+    """Load-state-dict pre-hook: a model without a memory (``memory.*``,
+    docs/algorithm.md §10) or without ``L_syn``'s gate (``syn_gate.*``, §7)
+    reads a checkpoint with one without complaint, dropping it."""
+    for name in DROPPABLE_STATE:
+        if getattr(module, name, None) is None:
+            start = f'{prefix}{name}.'
+            for key in [k for k in state_dict if k.startswith(start)]:
+                del state_dict[key]
 
 
 @MODELS.register_module()
@@ -174,7 +176,7 @@ class DMLRetriever(BaseModel):
         settings = memory_settings(memory)
         self.memory_settings = settings
         self.memory = None
-        self.register_load_state_dict_pre_hook(_drop_memory_keys)
+        self.register_load_state_dict_pre_hook(_drop_absent_state)
         if settings is None:
             return
         if not self.global_batch and distributed_world_size() > 1:

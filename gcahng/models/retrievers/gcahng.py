@@ -10,8 +10,8 @@ from gcahng.registry import MODELS
 from ..generators.base import PairGeometryLike
 from ..generators.cacai_generator import MemoryNegatives
 from ..losses.synthetic_pair_loss import SyntheticPairLoss
-from ..utils import (MemorySettingError, MemoryView, frozen_parameters,
-                     group_layout)
+from ..utils import (MemorySettingError, MemoryView, NodeAccuracyGate,
+                     frozen_parameters, group_layout)
 from .dml_retriever import DMLRetriever, labels_of
 
 #: ``J̄`` before the first epoch has ended (docs/algorithm.md §4, §6):
@@ -154,6 +154,13 @@ class GCAHNG(DMLRetriever):
             whole graph head (the authors' code). False: its gradients stop
             at the edge steps (``GCLHead(node_grad=False)``), and the node
             steps learn from ``L_gce`` only.
+        syn_gate (dict, optional): ``L_syn``'s weight follows the graph
+            head's measured node accuracy: ``(1 - ω)·g`` with ``g`` of
+            :class:`~gcahng.models.utils.NodeAccuracyGate`, 0 while the
+            head is at chance, 1 once it classifies ``full_at`` times
+            better (``dict(full_at=5.0, momentum=0.95)``; docs/algorithm.md
+            §7). None (the authors' form): the epoch schedule alone.
+            Ignored with ``generate=False`` (no ``L_syn``).
     """
 
     SYN_GRADS = ('all', 'candidates', 'none')
@@ -185,6 +192,7 @@ class GCAHNG(DMLRetriever):
                  frozen_bn2d: bool = False,
                  global_batch: bool = True,
                  memory: Optional[dict] = None,
+                 syn_gate: Optional[dict] = None,
                  init_cfg: Optional[Union[dict, List[dict]]] = None) -> None:
         super().__init__(
             backbone=backbone,
@@ -239,6 +247,10 @@ class GCAHNG(DMLRetriever):
                     f'{type(self.generator).__name__} cannot. Set '
                     'model.memory=None, or graph=False, mining=True for '
                     'memory in L_m only')
+        self.syn_gate = None
+        if syn_gate is not None and generate:
+            self.syn_gate = NodeAccuracyGate.from_config(
+                syn_gate, self.graph_head.num_classes)
         self.register_buffer('avg_metric_loss',
                              torch.tensor(INITIAL_EPOCH_LOSS))
         self.register_buffer('avg_gen_loss', torch.tensor(INITIAL_EPOCH_LOSS))
@@ -266,6 +278,11 @@ class GCAHNG(DMLRetriever):
         """``1 - ω`` as a tensor (see :meth:`_hardness_tensor`)."""
         return epoch_factor(
             self.balance_beta, self.avg_gen_loss, complement=True)
+
+    def _syn_gate_tensor(self) -> Optional[torch.Tensor]:
+        """The node-accuracy gate ``g`` of ``L_syn`` (None without
+        ``syn_gate``)."""
+        return None if self.syn_gate is None else self.syn_gate()
 
     def hng_view(self, z: torch.Tensor) -> torch.Tensor:
         """The embedding the hard-negative machinery works on (see
@@ -498,9 +515,12 @@ class GCAHNG(DMLRetriever):
                 loss_gce=self.loss_gce_weight *
                 F.cross_entropy(node_logits.float(), labels))
             if self.generate:
-                stage2['loss_syn'] = self._syn_weight_tensor() * \
-                    self.synthetic_loss(z, labels, synthetic,
-                                        negatives.memory)
+                syn_weight = self._syn_weight_tensor()
+                gate = self._syn_gate_tensor()
+                if gate is not None:
+                    syn_weight = syn_weight * gate
+                stage2['loss_syn'] = syn_weight * self.synthetic_loss(
+                    z, labels, synthetic, negatives.memory)
         backward_shared(sum(stage2.values()), [ow_metric, ow_graph])
         for ow in (ow_metric, ow_graph):
             ow.step()
@@ -509,6 +529,9 @@ class GCAHNG(DMLRetriever):
         log_vars.update(
             health_stats(z_metric.detach(), labels, node_logits.detach(),
                          synthetic.detach() if self.generate else None))
+        if self.syn_gate is not None:
+            log_vars['syn_gate'] = gate.detach()
+            self.syn_gate.update(log_vars['gce_acc'])
         if self.generate:
             log_vars['syn_harder_than_pos'] = harder_than_positive_share(
                 z.detach(), synthetic.detach())

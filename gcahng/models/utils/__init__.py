@@ -10,13 +10,15 @@ from .global_batch import (GlobalBatch, distributed_world_size,
                            gather_global_batch)
 from .global_batchnorm import GlobalBatchNorm, convert_global_batchnorm
 from .graph_steps import EdgeModel, MemoryGraph, NodeLayer, NodeModel
+from .node_accuracy_gate import NodeAccuracyGate, SynGateSettingError
 
 __all__ = [
     'BipartiteLayout', 'EdgeLayout', 'EdgeModel', 'EmbeddingMemory',
     'MaskedMultiHeadAttention', 'MemoryGraph', 'MemorySettingError',
-    'MemorySettings', 'MemoryView', 'NodeLayer', 'NodeModel', 'PairAttention',
-    'batch_norm_with', 'check_memory_size', 'correlation_edges',
-    'frozen_parameters', 'group_layout', 'memory_settings', 'unit_centred',
-    'GlobalBatch', 'GlobalBatchNorm', 'convert_global_batchnorm',
-    'distributed_world_size', 'gather_global_batch'
+    'MemorySettings', 'MemoryView', 'NodeAccuracyGate', 'NodeLayer',
+    'NodeModel', 'PairAttention', 'SynGateSettingError', 'batch_norm_with',
+    'check_memory_size', 'correlation_edges', 'frozen_parameters',
+    'group_layout', 'memory_settings', 'unit_centred', 'GlobalBatch',
+    'GlobalBatchNorm', 'convert_global_batchnorm', 'distributed_world_size',
+    'gather_global_batch'
 ]
