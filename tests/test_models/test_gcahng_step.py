@@ -534,3 +534,18 @@ def test_a_checkpoint_fits_with_or_without_the_gate():
     fresh = build_model(syn_gate=dict())
     fresh.load_state_dict(state)
     assert float(fresh.syn_gate.accuracy) == 0.5  # resume keeps it
+
+
+def test_drop_inside_gets_the_anchors_in_the_hng_view():
+    """GCAHNG passes ProxySyntheticLoss(drop_inside=True) the anchors (a
+    step runs; without them the loss would refuse)."""
+    torch.manual_seed(0)
+    model = build_model(
+        loss_syn=dict(type='ProxySyntheticLoss', drop_inside=True),
+        syn_grad='candidates',
+        hng_geometry='cosine')
+    model.avg_gen_loss.fill_(10.0)
+    log_vars = model.train_step(
+        batch(),
+        MultiOptimWrapperConstructor(optim_cfg())(model))
+    assert torch.isfinite(log_vars['loss_syn'])

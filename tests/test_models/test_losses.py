@@ -283,9 +283,15 @@ def test_synthetic_pair_loss_drops_negatives_harder_than_the_positive():
         assert torch.isfinite(loss(z, syn))
 
 
-def naive_proxy_synthetic(syn, labels, proxies, margin, alpha):
+def naive_proxy_synthetic(syn, labels, proxies, margin, alpha, anchors=None):
+    """With ``anchors`` ([M, N, D]): ``drop_inside``, a negative counts
+    only when it is farther from the proxy than its anchor."""
     m, n = syn.shape[:2]
     total = 0.0
+
+    def cosine(u, v):
+        return float(torch.dot(u, v) / (u.norm() * v.norm()))
+
     for i in range(n):
         p = proxies[labels[i]]
         acc = 0.0
@@ -293,8 +299,9 @@ def naive_proxy_synthetic(syn, labels, proxies, margin, alpha):
             for j in range(n):
                 if j == i:
                     continue
-                s = syn[a, i, j]
-                cos = float(torch.dot(s, p) / (s.norm() * p.norm()))
+                cos = cosine(syn[a, i, j], p)
+                if anchors is not None and cos >= cosine(anchors[a, i], p):
+                    continue
                 acc += math.exp(alpha * (cos + margin))
         total += math.log(1 + acc)
     return total / n
@@ -323,3 +330,45 @@ def test_proxy_synthetic_loss_naive_formula_and_gradients():
         alpha=8.0, proxy_grad=False)(syn, labels, proxies)
     assert value.item() == pytest.approx(expected, rel=1e-5)
     assert torch.autograd.grad(value, proxies, allow_unused=True)[0] is None
+
+
+def test_proxy_synthetic_loss_drop_inside_leaves_out_class_side_negatives():
+    """drop_inside: a negative closer to its anchor's proxy than the anchor
+    is left out (no term, no gradient); the others are as before."""
+    from gcahng.models.losses import ProxySyntheticLoss
+    torch.manual_seed(0)
+    m, n, d, c = 3, 4, 6, 7
+    syn = torch.randn(m, n, n, d)
+    proxies = torch.randn(c, d)
+    labels = torch.tensor([5, 1, 6, 2]).repeat(m)
+    anchors = torch.randn(m, n, d)
+    syn[0, 1, 2] = 3 * proxies[1]  # on the class's side of its anchor
+    syn.requires_grad_(True)
+    loss = ProxySyntheticLoss(alpha=8.0, drop_inside=True)
+    value = loss(syn, labels, proxies, anchors=anchors.view(m * n, d))
+    expected = naive_proxy_synthetic(syn.detach().double(), labels,
+                                     proxies.double(), 0.1, 8.0,
+                                     anchors.double())
+    assert value.item() == pytest.approx(expected, rel=1e-5)
+    assert value.item() < ProxySyntheticLoss(alpha=8.0)(syn, labels,
+                                                        proxies).item()
+    grad = torch.autograd.grad(value, syn)[0]
+    assert grad[0, 1, 2].abs().max() == 0
+    # the memory's negatives follow the same rule
+    extra = torch.randn(m, n, 2, d)
+    extra[0, 1, 0] = 3 * proxies[1]
+    with_extra = loss(
+        syn, labels, proxies, extra=extra, anchors=anchors.view(m * n, d))
+    kept = loss(
+        syn,
+        labels,
+        proxies,
+        extra=extra,
+        extra_valid=torch.ones(m, n, 2, dtype=torch.bool).index_put_(
+            (torch.tensor(0), torch.tensor(1), torch.tensor(0)),
+            torch.tensor(False)),
+        anchors=anchors.view(m * n, d))
+    assert with_extra.item() == pytest.approx(kept.item(), rel=1e-6)
+    assert with_extra.item() > value.item()
+    with pytest.raises(ValueError, match='needs the anchors'):
+        loss(syn, labels, proxies)

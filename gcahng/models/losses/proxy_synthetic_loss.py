@@ -31,14 +31,23 @@ class ProxySyntheticLoss(nn.Module):
     negative away from the proxy moves the proxy and the real negatives it
     was made from, as if they were as hard as ``S``. ``proxy_grad=False``
     holds the proxies constant (on the Widelands development split it kept
-    R@1 and lost 2.5 M@R; docs/algorithm.md §7). Computed in float32 with
-    autocast off.
+    R@1 and lost 2.5 M@R; docs/algorithm.md §7).
+
+    ``drop_inside=True`` leaves out every negative that, for the embedding
+    as it is, lies on the class's side of its own anchor:
+    ``s(S_a[n, m], p) ≥ s(z_a[n], p)`` with ``p = p_{y_n}`` (the anchors are
+    then passed as ``anchors``). Pushing such a negative away from ``p``
+    moves ``p`` away from its own class; how many are left out follows the
+    state of training (about half of them in the first epochs from
+    scratch, few later). Computed in float32 with autocast off.
 
     Args:
         alpha (float): ``α`` (32, Proxy Anchor's).
         margin (float): ``δ`` (0.1).
         loss_weight (float): Multiplier of the loss.
         proxy_grad (bool): Let the loss move the proxies too.
+        drop_inside (bool): Leave out the negatives closer to the proxy
+            than their anchor.
     """
     #: :class:`GCAHNG` passes the labels and the metric loss's proxies
     needs_proxies = True
@@ -47,8 +56,10 @@ class ProxySyntheticLoss(nn.Module):
                  alpha: float = 32.0,
                  margin: float = 0.1,
                  loss_weight: float = 1.0,
-                 proxy_grad: bool = True) -> None:
+                 proxy_grad: bool = True,
+                 drop_inside: bool = False) -> None:
         super().__init__()
+        self.drop_inside = drop_inside
         self.alpha = alpha
         self.margin = margin
         self.loss_weight = loss_weight
@@ -59,7 +70,8 @@ class ProxySyntheticLoss(nn.Module):
                 labels: torch.Tensor,
                 proxies: torch.Tensor,
                 extra: Optional[torch.Tensor] = None,
-                extra_valid: Optional[torch.Tensor] = None) -> torch.Tensor:
+                extra_valid: Optional[torch.Tensor] = None,
+                anchors: Optional[torch.Tensor] = None) -> torch.Tensor:
         """Args:
             synthetic (Tensor): ``S [M, N, N, D]``.
             labels (Tensor): The batch's labels in group order, ``[B]``
@@ -71,6 +83,8 @@ class ProxySyntheticLoss(nn.Module):
                 like ``S_a[n, ·]``.
             extra_valid (Tensor, optional): ``[M, N, K']``, False leaves
                 an extra negative out.
+            anchors (Tensor, optional): The anchors ``z [B, D]`` in group
+                order, in ``S``'s geometry (needed by ``drop_inside``).
 
         Returns:
             Tensor: scalar loss.
@@ -79,24 +93,37 @@ class ProxySyntheticLoss(nn.Module):
         slots = labels.reshape(-1)[:n_cls].long()
         if not self.proxy_grad:
             proxies = proxies.detach()
+        if self.drop_inside and anchors is None:
+            raise ValueError('ProxySyntheticLoss(drop_inside=True) needs the '
+                             'anchors')
         with torch.autocast(device_type=synthetic.device.type, enabled=False):
+            p = F.normalize(fp32(proxies[slots]), dim=-1)
             cos = torch.einsum('anmd,nd->anm',
                                F.normalize(fp32(synthetic), dim=-1),
-                               F.normalize(fp32(proxies[slots]),
-                                           dim=-1))  # s(S, p_{y_n})
+                               p)  # s(S, p_{y_n})
             off = ~torch.eye(n_cls, dtype=torch.bool, device=cos.device)
+            off = off.expand(m_per, -1, -1)
+            if self.drop_inside:
+                with torch.no_grad():  # s(z_a[n], p_{y_n}), [M, N, 1]
+                    own = torch.einsum(
+                        'and,nd->an',
+                        F.normalize(fp32(anchors),
+                                    dim=-1).view(m_per, n_cls, -1),
+                        p).unsqueeze(-1)
+                off = off & (cos.detach() < own)
             logits = self.alpha * (cos + self.margin)
             # per class slot n: all its anchors' negatives, [M*N, N]
             logits = logits.permute(1, 0, 2).reshape(n_cls, -1)
-            mask = off.unsqueeze(1).expand(-1, m_per, -1).reshape(n_cls, -1)
+            mask = off.permute(1, 0, 2).reshape(n_cls, -1)
             if extra is not None and extra.size(2) > 0:
                 cos_x = torch.einsum('ankd,nd->ank',
-                                     F.normalize(fp32(extra), dim=-1),
-                                     F.normalize(fp32(proxies[slots]), dim=-1))
+                                     F.normalize(fp32(extra), dim=-1), p)
                 more = self.alpha * (cos_x + self.margin)
                 valid = (
                     torch.ones_like(more, dtype=torch.bool)
                     if extra_valid is None else extra_valid)
+                if self.drop_inside:
+                    valid = valid & (cos_x.detach() < own)
                 logits = torch.cat(
                     [logits, more.permute(1, 0, 2).reshape(n_cls, -1)], 1)
                 mask = torch.cat(
@@ -107,7 +134,8 @@ class ProxySyntheticLoss(nn.Module):
     def extra_repr(self) -> str:
         return (f'alpha={self.alpha}, margin={self.margin}, '
                 f'loss_weight={self.loss_weight}, '
-                f'proxy_grad={self.proxy_grad}')
+                f'proxy_grad={self.proxy_grad}, '
+                f'drop_inside={self.drop_inside}')
 
 
 __all__ = ['ProxySyntheticLoss']

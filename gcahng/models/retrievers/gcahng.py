@@ -411,6 +411,8 @@ class GCAHNG(DMLRetriever):
             # gradient DDP reduces once, summed over both uses) are the
             # wrapped module's
             metric = getattr(self.loss_metric, 'module', self.loss_metric)
+            if getattr(self.loss_syn, 'drop_inside', False):
+                extra['anchors'] = z.detach()
             return self.loss_syn(synthetic, labels, metric.proxies, **extra)
         return self.loss_syn(z, synthetic, **extra)
 
