@@ -228,8 +228,20 @@ def pretrain(bench_name: str, out_dir: str) -> str:
     run = Run('pretrain', bench.pretrain_config, {})
     folder = osp.join(out_dir, bench_name)
     train_one(run, 0, folder, bench, False, None, os.cpu_count() or 1)
-    last = osp.join(folder, 'pretrain', 'seed0', 'last_checkpoint')
-    return osp.abspath(open(last).read().strip())
+    return pretrained_checkpoint(folder)
+
+
+def pretrained_checkpoint(folder: str) -> str:
+    """The pretraining run's last checkpoint under ``folder``, named
+    relative to the repository when it is inside it (runs start there), so
+    that the runs' configs, and so their cache, do not depend on where the
+    checkout lies. MMEngine's ``last_checkpoint`` names the file by the path
+    it had when it was written: only its name is read."""
+    run_dir = osp.join(folder, 'pretrain', 'seed0')
+    with open(osp.join(run_dir, 'last_checkpoint')) as f:
+        path = osp.abspath(osp.join(run_dir, osp.basename(f.read().strip())))
+    inside = osp.relpath(path, REPO)
+    return path if inside.startswith('..') else inside
 
 
 def check_built(bench_name: str, dev: bool) -> None:

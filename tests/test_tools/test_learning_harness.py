@@ -181,3 +181,23 @@ def test_results_of_parts_of_the_suite_add_up(tmp_path):
                            }})
     assert list(json.load(open(path))['results']) == ['icons']
     assert list(json.load(open(path))['results']['icons']) == ['pretrained']
+
+
+def test_pretrained_checkpoint_survives_a_moved_checkout(
+        tmp_path, monkeypatch):
+    """MMEngine's last_checkpoint names the path the run had when it was
+    written; the harness reads only the file's name, so a checkout moved
+    elsewhere (or a worktree sharing its work_dirs) still finds it, and
+    names it relative to the repository when it lies inside it (configs,
+    and so the run cache, do not depend on where the checkout lies)."""
+    learning = harness()
+    run_dir = tmp_path / 'work_dirs' / 'pretrain' / 'seed0'
+    run_dir.mkdir(parents=True)
+    (run_dir / 'epoch_30.pth').write_bytes(b'')
+    (run_dir / 'last_checkpoint'
+     ).write_text('/elsewhere/work_dirs/pretrain/seed0/epoch_30.pth')
+    found = learning.pretrained_checkpoint(str(tmp_path / 'work_dirs'))
+    assert found == str(run_dir / 'epoch_30.pth')
+    monkeypatch.setattr(learning, 'REPO', str(tmp_path))
+    assert learning.pretrained_checkpoint(str(
+        tmp_path / 'work_dirs')) == 'work_dirs/pretrain/seed0/epoch_30.pth'
