@@ -279,7 +279,14 @@ def run_all(jobs: List[tuple], n_jobs: int) -> List[dict]:
         }
         for done, fut in enumerate(futures, 1):
             i = futures[fut]
-            out[i] = fut.result()
+            try:
+                out[i] = fut.result()
+            except BaseException:
+                # stop at the first failure: without this the pool would
+                # run every queued job before the error is seen
+                for other in futures:
+                    other.cancel()
+                raise
             run, seed, folder = jobs[i][:3]
             print(
                 f'[{done}/{len(jobs)}] {osp.relpath(folder, REPO)} '

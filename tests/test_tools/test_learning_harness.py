@@ -5,7 +5,9 @@ import importlib.util
 import json
 import os
 import os.path as osp
+import time
 
+import pytest
 from helpers import REPO, tiny_synthetic_cfg
 from mmengine.config import Config
 
@@ -201,3 +203,23 @@ def test_pretrained_checkpoint_survives_a_moved_checkout(
     monkeypatch.setattr(learning, 'REPO', str(tmp_path))
     assert learning.pretrained_checkpoint(str(
         tmp_path / 'work_dirs')) == 'work_dirs/pretrain/seed0/epoch_30.pth'
+
+
+def test_a_failed_run_stops_the_queue(monkeypatch):
+    """The first failure is raised at once: the queued runs are cancelled,
+    not trained before the error shows."""
+    learning = harness()
+    started = []
+
+    def fake_train_one(run, seed, *args):
+        started.append(seed)
+        time.sleep(0.2)
+        if seed == 0:
+            raise RuntimeError('run 0 failed')
+        return {'R@1': 1.0, 'M@R': 1.0}
+
+    monkeypatch.setattr(learning, 'train_one', fake_train_one)
+    jobs = [(learning.Run('x', '', {}), seed, 'folder') for seed in range(6)]
+    with pytest.raises(RuntimeError, match='run 0 failed'):
+        learning.run_all(jobs, 1)
+    assert len(started) <= 2
