@@ -3,6 +3,7 @@ extra graph nodes, extra synthetic negatives, and the XBM baseline)."""
 import copy
 import math
 import os.path as osp
+import warnings
 
 import pytest
 import torch
@@ -180,6 +181,24 @@ def test_memory_graph_needs_a_generator_that_can_use_it():
     build_model(
         memory=dict(size=8, graph=False, mining=True),
         generator=dict(type='HDMLGenerator', embed_dim=D))
+
+
+def test_memory_with_the_authors_l_syn_warns_of_collapse():
+    """The memory graph with SyntheticPairLoss and syn_grad='all' (the NP+
+    form) collapsed both real benchmarks: building one warns; the PA form
+    and the mining-only memory do not."""
+    with pytest.warns(UserWarning, match='collapsed the embedding'):
+        build_model(memory=dict(size=8), loss_metric=dict(type='NPairLoss'))
+    with warnings.catch_warnings():
+        warnings.simplefilter('error')
+        build_model(
+            memory=dict(size=8),
+            syn_grad='candidates',
+            hng_geometry='cosine',
+            loss_syn=dict(type='ProxySyntheticLoss'))
+        build_model(
+            memory=dict(size=8, graph=False, mining=True),
+            loss_metric=dict(type='NPairLoss'))
 
 
 def _baseline(**kwargs):

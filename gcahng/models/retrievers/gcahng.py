@@ -1,3 +1,4 @@
+import warnings
 from contextlib import nullcontext
 from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple, Union
 
@@ -247,6 +248,16 @@ class GCAHNG(DMLRetriever):
                     f'{type(self.generator).__name__} cannot. Set '
                     'model.memory=None, or graph=False, mining=True for '
                     'memory in L_m only')
+            if settings is not None and settings.graph and \
+                    isinstance(self.loss_syn, SyntheticPairLoss) and \
+                    syn_grad == 'all':
+                warnings.warn(
+                    'model.memory with the authors\' L_syn (SyntheticPairLoss'
+                    ', syn_grad=\'all\', as in the NP+ configs) collapsed '
+                    'the embedding on both real benchmarks of this project '
+                    '(the mean cosine of real negative pairs rose to 0.94 '
+                    'and 0.99; R@1 fell 1.7 and 23.8 below the baseline): '
+                    'docs/algorithm.md §10', UserWarning)
         self.syn_gate = None
         if syn_gate is not None and generate:
             self.syn_gate = NodeAccuracyGate.from_config(
