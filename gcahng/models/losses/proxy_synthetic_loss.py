@@ -39,7 +39,9 @@ class ProxySyntheticLoss(nn.Module):
     then passed as ``anchors``). Pushing such a negative away from ``p``
     moves ``p`` away from its own class; how many are left out follows the
     state of training (about half of them in the first epochs from
-    scratch, few later). Computed in float32 with autocast off.
+    scratch, few later). Off in every config: on the Widelands development
+    split it lost to the default (docs/algorithm.md §7). Computed in
+    float32 with autocast off.
 
     Args:
         alpha (float): ``α`` (32, Proxy Anchor's).

@@ -31,8 +31,9 @@ class NodeAccuracyGate(nn.Module):
     ``â`` is a buffer, saved in checkpoints (resume continues with it). In
     global-batch mode every rank sees the same accuracy and so holds the
     same gate; with ``global_batch=False`` each rank follows its own share.
-    This is not in the paper or the authors' code; the reason and the
-    measurements are in docs/algorithm.md §7.
+    This is not in the paper or the authors' code, and it is off in every
+    config: on the Widelands development split (``full_at=5``) it lost to
+    the ungated PA default (docs/algorithm.md §7, with the numbers).
 
     Args:
         num_classes (int): ``C``, the graph head's classes.
