@@ -118,8 +118,11 @@ class ProxySyntheticLoss(nn.Module):
             logits = logits.permute(1, 0, 2).reshape(n_cls, -1)
             mask = off.permute(1, 0, 2).reshape(n_cls, -1)
             if extra is not None and extra.size(2) > 0:
+                # the proxies normalised again, not ``p``: the same
+                # gradients, summed in the order the published runs had
                 cos_x = torch.einsum('ankd,nd->ank',
-                                     F.normalize(fp32(extra), dim=-1), p)
+                                     F.normalize(fp32(extra), dim=-1),
+                                     F.normalize(fp32(proxies[slots]), dim=-1))
                 more = self.alpha * (cos_x + self.margin)
                 valid = (
                     torch.ones_like(more, dtype=torch.bool)
