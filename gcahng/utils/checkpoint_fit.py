@@ -45,15 +45,17 @@ from .cli import UserError
 from .memory_errors import memory_size_error
 from .safe_globals import safe_torch_load
 
-#: Training-only parts an inference checkpoint may lack (``memory.``: the
-#: memory of past embeddings, docs/algorithm.md §10; ``syn_gate.``: L_syn's
-#: node-accuracy gate, §7).
-OPTIONAL_PREFIXES = ('graph_head.', 'classifier.', 'generator.',
-                     'loss_metric.', 'memory.', 'syn_gate.')
-
 #: Training state that a model without it drops from a checkpoint without
-#: complaint (the attribute, and so the key prefix, of each).
+#: complaint (the attribute, and so the key prefix, of each): the memory of
+#: past embeddings (docs/algorithm.md §10) and L_syn's node-accuracy gate
+#: (§7).
 DROPPABLE_STATE = ('memory', 'syn_gate')
+
+#: Training-only parts an inference checkpoint may lack: the graph head, h₁,
+#: the generator, the proxies and the droppable state.
+OPTIONAL_PREFIXES = ('graph_head.', 'classifier.', 'generator.',
+                     'loss_metric.') + tuple(f'{name}.'
+                                             for name in DROPPABLE_STATE)
 
 #: The modules that embed an image (``gcahng.apis.EmbeddingModel``).
 INFERENCE_PREFIXES: Tuple[str, ...] = ('backbone.', 'neck.')

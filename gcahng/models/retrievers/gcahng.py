@@ -406,7 +406,8 @@ class GCAHNG(DMLRetriever):
         """``L_syn`` of the metric stage (before its weight ``1 - ω``):
         :class:`SyntheticPairLoss` on the anchors and ``S``, or a loss with
         ``needs_proxies`` (:class:`ProxySyntheticLoss`) on ``S``, the
-        labels and the metric loss's proxies; ``sg(S)`` with
+        labels, the metric loss's proxies and ``sg(z)`` (read by its
+        ``drop_inside``); ``sg(S)`` with
         ``syn_grad='none'``. ``memory``: the memory's negatives, extra
         (masked) negatives of each anchor (docs/algorithm.md §10)."""
         if self.syn_grad == 'none':
@@ -422,9 +423,8 @@ class GCAHNG(DMLRetriever):
             # gradient DDP reduces once, summed over both uses) are the
             # wrapped module's
             metric = getattr(self.loss_metric, 'module', self.loss_metric)
-            if getattr(self.loss_syn, 'drop_inside', False):
-                extra['anchors'] = z.detach()
-            return self.loss_syn(synthetic, labels, metric.proxies, **extra)
+            return self.loss_syn(
+                synthetic, labels, metric.proxies, anchors=z.detach(), **extra)
         return self.loss_syn(z, synthetic, **extra)
 
     def loss_gen(
