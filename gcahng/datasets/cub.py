@@ -3,7 +3,7 @@
 import os
 import os.path as osp
 import shutil
-from typing import Any, Dict, List, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 from gcahng.registry import DATASETS
 from .dataset_files import is_macos_junk
@@ -168,3 +168,54 @@ def write_cub_layout(out: str,
         with open(osp.join(out, fname), 'w') as f:
             f.write('\n'.join(rows) + '\n')
     return img_id
+
+
+def write_benchmark_splits(names: List[str],
+                           images: Dict[str, Dict[str, bytes]],
+                           num_classes: int,
+                           out: str,
+                           dev: Optional[str] = None,
+                           pretrain: Optional[str] = None,
+                           pretrain_train_classes: int = 0) -> dict:
+    """The three folders of an offline benchmark (docs/datasets.md), each in
+    the CUB layout (:func:`write_cub_layout`), and their statistics:
+
+    - ``out``: the first ``num_classes`` of ``names``, half of them to train
+      on and half to test on (class-disjoint);
+    - ``dev`` (optional): the development split, the training half re-split
+      into 60 % of its classes to train on and 40 % to validate on, so that
+      model selection never sees a test class;
+    - ``pretrain`` (optional): the classes after the first ``num_classes``,
+      ``pretrain_train_classes`` of them to train on, the rest to validate
+      on: the source of a backbone pretrained on other classes.
+
+    Returns ``dict(benchmark=..., dev=..., pretrain=...)`` (the parts
+    written) with each part's root, classes and images.
+    """
+    main, rest = names[:num_classes], names[num_classes:]
+    half = num_classes // 2
+    counts = [len(images[n]) for n in main]
+    stats: Dict[str, dict] = dict(
+        benchmark=dict(
+            root=out,
+            classes=len(main),
+            images=write_cub_layout(out, main, images, half),
+            train_classes=half,
+            train_images=sum(counts[:half]),
+            test_classes=len(main) - half,
+            test_images=sum(counts[half:]),
+            per_class_min=min(counts),
+            per_class_mean=round(sum(counts) / len(counts), 1),
+            per_class_max=max(counts)))
+    parts = []
+    if dev:
+        parts.append(('dev', dev, main[:half], half * 3 // 5))
+    if pretrain and rest:
+        parts.append(('pretrain', pretrain, rest, pretrain_train_classes))
+    for key, root, classes, num_train in parts:
+        stats[key] = dict(
+            root=root,
+            train_classes=num_train,
+            val_classes=len(classes) - num_train,
+            images=write_cub_layout(root, classes, images, num_train))
+    return stats

@@ -45,7 +45,7 @@ from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from typing import Dict, List, Optional, Tuple
 
-from gcahng.datasets.cub import write_cub_layout
+from gcahng.datasets.cub import write_benchmark_splits
 from gcahng.utils.cli import UserError, run_tool
 
 #: Debian packages holding the themes below, and the SVG renderer.
@@ -261,45 +261,17 @@ def main() -> None:
             f'only {len(names)} icon names have '
             f'{args.min_samples} distinct renderings; lower --min-samples')
     main_names = names[:args.num_classes]
-    random.Random(args.seed).shuffle(main_names)  # ids 1..100 train
-    half = args.num_classes // 2
+    random.Random(args.seed).shuffle(main_names)  # the first half trains
+    names = main_names + names[args.num_classes:]
     stats = dict(
         families=sorted(found),
         missing_families=missing,
         size=args.size,
         seed=args.seed)
-    total = write_cub_layout(args.out, main_names, images)
-    counts = [len(images[n]) for n in main_names]
-    stats['benchmark'] = dict(
-        root=args.out,
-        classes=len(main_names),
-        images=total,
-        train_classes=half,
-        train_images=sum(counts[:half]),
-        test_classes=len(main_names) - half,
-        test_images=sum(counts[half:]),
-        per_class_min=min(counts),
-        per_class_mean=round(sum(counts) / len(counts), 1),
-        per_class_max=max(counts))
-    if args.dev:
-        # model selection without the test classes: the training classes
-        # re-split, 60 to train on and 40 to validate on
-        total = write_cub_layout(args.dev, main_names[:half], images,
-                                 half * 3 // 5)
-        stats['dev'] = dict(
-            root=args.dev,
-            train_classes=half * 3 // 5,
-            val_classes=half - half * 3 // 5,
-            images=total)
-    pre_names = names[args.num_classes:]
-    if args.pretrain and pre_names:
-        num_train = min(100, len(pre_names))
-        total = write_cub_layout(args.pretrain, pre_names, images, num_train)
-        stats['pretrain'] = dict(
-            root=args.pretrain,
-            train_classes=num_train,
-            val_classes=len(pre_names) - num_train,
-            images=total)
+    num_pretrain = min(100, len(names) - args.num_classes)  # train classes
+    stats.update(
+        write_benchmark_splits(names, images, args.num_classes, args.out,
+                               args.dev, args.pretrain, num_pretrain))
     with open(osp.join(args.out, 'stats.json'), 'w') as f:
         json.dump(dict(stats, classes=main_names), f, indent=2)
     print(json.dumps(stats, indent=2))

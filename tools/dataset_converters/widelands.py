@@ -50,7 +50,7 @@ import subprocess
 from concurrent.futures import ThreadPoolExecutor
 from typing import Dict, List, NamedTuple, Optional, Tuple
 
-from gcahng.datasets.cub import write_cub_layout
+from gcahng.datasets.cub import write_benchmark_splits
 from gcahng.utils.cli import UserError, run_tool
 
 PACKAGE = 'widelands-data'
@@ -318,36 +318,13 @@ def main(argv: Optional[List[str]] = None) -> None:
     # folder names: 'barbarians/lumberjack' -> 'barbarians-lumberjack'
     flat = {n.replace('/', '-'): images[n] for n in names}
     order = [n.replace('/', '-') for n in names]
-    main_names, rest = order[:args.num_classes], order[args.num_classes:]
-    half = args.num_classes // 2
     stats = dict(source=data_root, size=args.size, seed=args.seed)
-    total = write_cub_layout(args.out, main_names, flat, half)
-    sizes = [len(flat[n]) for n in main_names]
-    stats['benchmark'] = dict(
-        root=args.out,
-        classes=len(main_names),
-        images=total,
-        train_classes=half,
-        train_images=sum(sizes[:half]),
-        test_classes=len(main_names) - half,
-        test_images=sum(sizes[half:]),
-        per_class_min=min(sizes),
-        per_class_max=max(sizes))
-    if args.dev:
-        num_train = half * 3 // 5
-        stats['dev'] = dict(
-            root=args.dev,
-            train_classes=num_train,
-            val_classes=half - num_train,
-            images=write_cub_layout(args.dev, main_names[:half], flat,
-                                    num_train))
-    if args.pretrain and rest:
-        num_train = max(1, len(rest) * 4 // 5)
-        stats['pretrain'] = dict(
-            root=args.pretrain,
-            train_classes=num_train,
-            val_classes=len(rest) - num_train,
-            images=write_cub_layout(args.pretrain, rest, flat, num_train))
+    # 80 % of the other objects train the pretrained backbone
+    num_pretrain = max(1, (len(order) - args.num_classes) * 4 // 5)
+    stats.update(
+        write_benchmark_splits(order, flat, args.num_classes, args.out,
+                               args.dev, args.pretrain, num_pretrain))
+    main_names = order[:args.num_classes]
     with open(osp.join(args.out, 'stats.json'), 'w') as f:
         json.dump(dict(stats, classes=main_names), f, indent=2)
     print(json.dumps(stats, indent=2))
