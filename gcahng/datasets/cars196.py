@@ -196,15 +196,7 @@ car_devkit/devkit/ is accepted too.)
         mat = self.load_mat(path, 'annotations')
         if self.check_files:
             self.require_dir(osp.join(root, 'car_ims'), 'image folder')
-        samples = []
-        for entry, rec in self.read_struct(path, mat, 'annotations',
-                                           ('relative_im_path', 'class')):
-            rel_path = self._string(rec, 'relative_im_path', path, entry)
-            if is_macos_junk(rel_path):
-                continue
-            cid = self._class_id(rec, path, entry)
-            if self._keep(cid):
-                samples.append((osp.join(root, rel_path), cid))
+        samples = self._annotations(path, mat, 'relative_im_path', root)
         return samples, self._class_names(mat)
 
     def _load_devkit(self, root: str) -> tuple:
@@ -239,13 +231,23 @@ car_devkit/devkit/ is accepted too.)
                  osp.join(root, folder)]) or osp.join(root, folder)
             if self.check_files:
                 self.require_dir(img_dir, 'image folder')
-            mat = self.load_mat(path, 'annotations')
-            for entry, rec in self.read_struct(path, mat, 'annotations',
-                                               ('fname', 'class')):
-                fname = self._string(rec, 'fname', path, entry)
-                if is_macos_junk(fname):
-                    continue
-                cid = self._class_id(rec, path, entry)
-                if self._keep(cid):
-                    samples.append((osp.join(img_dir, fname), cid))
+            samples += self._annotations(path,
+                                         self.load_mat(path, 'annotations'),
+                                         'fname', img_dir)
         return samples, self._class_names(meta)
+
+    def _annotations(self, path: str, mat: Any, file_field: str,
+                     img_dir: str) -> List[Tuple[str, int]]:
+        """``(image path, class id)`` of this split from the ``annotations``
+        struct of ``path``, the image named by ``file_field`` under
+        ``img_dir``; macOS artefacts skipped."""
+        samples = []
+        for entry, rec in self.read_struct(path, mat, 'annotations',
+                                           (file_field, 'class')):
+            fname = self._string(rec, file_field, path, entry)
+            if is_macos_junk(fname):
+                continue
+            cid = self._class_id(rec, path, entry)
+            if self._keep(cid):
+                samples.append((osp.join(img_dir, fname), cid))
+        return samples

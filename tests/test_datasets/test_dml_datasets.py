@@ -45,6 +45,15 @@ def assert_clear(excinfo, cls, *names, error=DatasetLayoutError) -> str:
     return msg
 
 
+def assert_malformed(cls, root: str, *names):
+    """``cls(root)`` stops with one clear MalformedAnnotationError naming
+    ``names``."""
+    with pytest.raises(MalformedAnnotationError) as excinfo:
+        cls(root)
+    assert_clear(excinfo, cls, *names, error=MalformedAnnotationError)
+    return excinfo
+
+
 def rewrite(path: str, edit) -> None:
     with open(path) as f:
         lines = f.read().splitlines()
@@ -303,82 +312,44 @@ def test_malformed_cub_line(tmp_path):
     cub = make_cub(str(tmp_path))
     images = osp.join(cub, 'images.txt')
     rewrite(images, lambda lines: lines[:4] + ['5 a b'] + lines[5:])
-    with pytest.raises(MalformedAnnotationError) as excinfo:
-        CUB(cub)
-    assert_clear(
-        excinfo,
-        CUB,
-        f'{images}, line 5',
-        "'5 a b'",
-        error=MalformedAnnotationError)
+    excinfo = assert_malformed(CUB, cub, f'{images}, line 5', "'5 a b'")
     assert isinstance(excinfo.value, ValueError)
 
     rewrite(images,
             lambda lines: lines[:4] + ['x 001.Bird_1/a.jpg'] + lines[5:])
-    with pytest.raises(MalformedAnnotationError) as excinfo:
-        CUB(cub)
-    assert_clear(
-        excinfo,
-        CUB,
-        f'{images}, line 5',
-        "'x'",
-        error=MalformedAnnotationError)
+    assert_malformed(CUB, cub, f'{images}, line 5', "'x'")
 
 
 def test_malformed_cub_labels(tmp_path):
     cub = make_cub(str(tmp_path))
     labels = osp.join(cub, 'image_class_labels.txt')
     rewrite(labels, lambda lines: lines[:1] + ['2 201'] + lines[2:])
-    with pytest.raises(MalformedAnnotationError) as excinfo:
-        CUB(cub)
-    assert_clear(
-        excinfo,
-        CUB,
-        f'{labels}, line 2',
-        '201',
-        error=MalformedAnnotationError)
+    assert_malformed(CUB, cub, f'{labels}, line 2', '201')
     rewrite(labels, lambda lines: lines[:1] + lines[2:])
-    with pytest.raises(MalformedAnnotationError) as excinfo:
-        CUB(cub)
-    assert_clear(
-        excinfo,
-        CUB,
-        osp.join(cub, 'images.txt'),
-        'line 2',
-        'image id 2 has no class',
-        error=MalformedAnnotationError)
+    assert_malformed(CUB, cub, osp.join(cub, 'images.txt'), 'line 2',
+                     'image id 2 has no class')
 
 
 def test_malformed_sop_and_inshop(tmp_path):
     sop = make_sop(str(tmp_path / 'sop'))
     ebay = osp.join(sop, 'Ebay_train.txt')
     rewrite(ebay, lambda lines: lines[1:])  # header lost
-    with pytest.raises(MalformedAnnotationError) as excinfo:
-        SOP(sop)
-    assert_clear(excinfo, SOP, f'{ebay}, line 1', 'header')
+    assert_malformed(SOP, sop, f'{ebay}, line 1', 'header')
     rewrite(
         ebay, lambda lines: ['image_id class_id super_class_id path'] +
         lines[:2] + ['3 one 1 bicycle_final/x.JPG'] + lines[3:])
-    with pytest.raises(MalformedAnnotationError) as excinfo:
-        SOP(sop)
-    assert_clear(excinfo, SOP, f'{ebay}, line 4', 'class_id')
+    assert_malformed(SOP, sop, f'{ebay}, line 4', 'class_id')
 
     inshop = make_inshop(str(tmp_path / 'inshop'))
     part = osp.join(inshop, 'list_eval_partition.txt')
     rewrite(
         part, lambda lines: lines[:4] + [lines[4].replace('train', 'val')] +
         lines[5:])
-    with pytest.raises(MalformedAnnotationError) as excinfo:
-        InShop(inshop)
-    assert_clear(excinfo, InShop, f'{part}, line 5', "'val'")
+    assert_malformed(InShop, inshop, f'{part}, line 5', "'val'")
     rewrite(part, lambda lines: lines[:4] + lines[5:])  # count now wrong
-    with pytest.raises(MalformedAnnotationError) as excinfo:
-        InShop(inshop)
-    assert_clear(excinfo, InShop, f'{part}, line 1', 'truncated')
+    assert_malformed(InShop, inshop, f'{part}, line 1', 'truncated')
     rewrite(part, lambda lines: [lines[0]] + lines[2:])  # header lost
-    with pytest.raises(MalformedAnnotationError) as excinfo:
-        InShop(inshop)
-    assert_clear(excinfo, InShop, f'{part}, line 2', 'header')
+    assert_malformed(InShop, inshop, f'{part}, line 2', 'header')
 
 
 def test_malformed_cars_mat(tmp_path):
@@ -392,21 +363,15 @@ def test_malformed_cars_mat(tmp_path):
     for f in fields:
         no_class[f] = ann[f]
     savemat(path, dict(annotations=no_class))
-    with pytest.raises(MalformedAnnotationError) as excinfo:
-        Cars196(data_root)
-    assert_clear(excinfo, Cars196, path, "'class'")
+    assert_malformed(Cars196, data_root, path, "'class'")
 
     ann[0, 2]['class'] = np.array([[197]], dtype=np.uint8)
     savemat(path, dict(annotations=ann))
-    with pytest.raises(MalformedAnnotationError) as excinfo:
-        Cars196(data_root)
-    assert_clear(excinfo, Cars196, path, 'entry 3', '197')
+    assert_malformed(Cars196, data_root, path, 'entry 3', '197')
 
     with open(path, 'wb') as f:
         f.write(b'not a mat file at all' * 10)
-    with pytest.raises(MalformedAnnotationError) as excinfo:
-        Cars196(data_root)
-    assert_clear(excinfo, Cars196, path, 'MATLAB')
+    assert_malformed(Cars196, data_root, path, 'MATLAB')
 
 
 @pytest.mark.parametrize('name', ['cub', 'cars', 'sop', 'inshop'])

@@ -24,6 +24,13 @@ from gcahng.registry import MODELS
 RESNET50_FILE = 'resnet50-0676ba61.pth'
 UNREACHABLE = 'http://127.0.0.1:9/x.pth'
 
+#: ResNet-50 initialised by torchvision's weights (scheme torchvision://)
+TORCHVISION_R50 = dict(
+    type='TorchvisionResNet',
+    depth=50,
+    out_indices=(3, ),
+    pretrained='torchvision://resnet50')
+
 
 def build(cfg):
     init_default_scope('gcahng')
@@ -97,12 +104,7 @@ def test_resnet50_torchvision_scheme_reads_hub_cache(resnet50_source,
     cache = torch_home / 'hub' / 'checkpoints'
     cache.mkdir(parents=True)
     (cache / RESNET50_FILE).symlink_to(path)
-    model = build(
-        dict(
-            type='TorchvisionResNet',
-            depth=50,
-            out_indices=(3, ),
-            pretrained='torchvision://resnet50'))
+    model = build(TORCHVISION_R50)
     model.init_weights()
     assert torch.equal(model.layer3[2].conv2.weight, tv.layer3[2].conv2.weight)
 
@@ -362,12 +364,7 @@ def test_offline_torchvision_scheme_names_the_url(monkeypatch):
     monkeypatch.setattr(
         'gcahng.models.backbones.pretrained.get_torchvision_models',
         lambda: {'resnet50': UNREACHABLE[:-5] + RESNET50_FILE})
-    model = build(
-        dict(
-            type='TorchvisionResNet',
-            depth=50,
-            out_indices=(3, ),
-            pretrained='torchvision://resnet50'))
+    model = build(TORCHVISION_R50)
     with pytest.raises(PretrainedWeightsError) as info:
         model.init_weights()
     message = str(info.value)

@@ -20,42 +20,22 @@ class EvalProgressBarHook(Hook):
     def __init__(self) -> None:
         self._bar: Optional[ProgressBar] = None
 
-    def _start(self, runner, dataloader) -> None:
-        if is_main_process():
-            self._bar = ProgressBar(len(dataloader))
+    # MMEngine's Hook routes before/after_{val,test}_{epoch,iter} here
+    def _before_epoch(self, runner, mode: str = 'train') -> None:
+        if mode != 'train' and is_main_process():
+            self._bar = ProgressBar(len(getattr(runner, f'{mode}_dataloader')))
 
-    def _update(self) -> None:
-        if self._bar is not None:
+    def _after_iter(self,
+                    runner,
+                    batch_idx: int,
+                    data_batch=None,
+                    outputs=None,
+                    mode: str = 'train') -> None:
+        if mode != 'train' and self._bar is not None:
             self._bar.update()
 
-    def _finish(self) -> None:
-        if self._bar is not None:
+    def _after_epoch(self, runner, mode: str = 'train') -> None:
+        if mode != 'train' and self._bar is not None:
             self._bar.file.write('\n')
             self._bar.file.flush()
             self._bar = None
-
-    def before_val_epoch(self, runner) -> None:
-        self._start(runner, runner.val_dataloader)
-
-    def before_test_epoch(self, runner) -> None:
-        self._start(runner, runner.test_dataloader)
-
-    def after_val_iter(self,
-                       runner,
-                       batch_idx,
-                       data_batch=None,
-                       outputs=None) -> None:
-        self._update()
-
-    def after_test_iter(self,
-                        runner,
-                        batch_idx,
-                        data_batch=None,
-                        outputs=None) -> None:
-        self._update()
-
-    def after_val_epoch(self, runner, metrics=None) -> None:
-        self._finish()
-
-    def after_test_epoch(self, runner, metrics=None) -> None:
-        self._finish()

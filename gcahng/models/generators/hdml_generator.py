@@ -71,39 +71,21 @@ class HDMLGenerator(BaseNegativeGenerator):
         """The interpolator's :meth:`CACAIGenerator.pair_geometry`."""
         return self.interpolator.pair_geometry(z, num_classes, num_per_class)
 
-    def forward(
-        self,
-        z: torch.Tensor,
-        lambdas: Optional[torch.Tensor],
-        hardness: Union[float, torch.Tensor],
-        num_classes: int,
-        num_per_class: int,
-        generator: Optional[torch.Generator] = None,
-        fusion_weights: Optional[torch.Tensor] = None,
-        geometry: Optional[PairGeometry] = None,
-        anchor_grad: bool = True
-    ) -> Tuple[torch.Tensor, Dict[str, torch.Tensor]]:
+    def forward(self, z: torch.Tensor, lambdas: Optional[torch.Tensor], *args,
+                **kwargs) -> Tuple[torch.Tensor, Dict[str, torch.Tensor]]:
         """Generated negatives and the reconstruction loss.
 
         Args:
             z (Tensor): ``[B, D]`` in group order, ``B = N·M``.
             lambdas (Tensor, optional): Ignored (single coefficient).
-            hardness, num_classes, num_per_class, generator, fusion_weights,
-                geometry, anchor_grad: As in :meth:`CACAIGenerator.forward`.
+            *args, **kwargs: ``hardness, num_classes, num_per_class``, and
+                optionally ``generator, fusion_weights, geometry,
+                anchor_grad``, as in :meth:`CACAIGenerator.forward`.
 
         Returns:
             tuple: ``S [M, N, N, D]`` and ``dict(loss_recon=L_recon)``.
         """
-        zhat = self.interpolator(
-            z,
-            None,
-            hardness,
-            num_classes,
-            num_per_class,
-            generator,
-            fusion_weights,
-            geometry,
-            anchor_grad=anchor_grad)
+        zhat = self.interpolator(z, None, *args, **kwargs)
         b, d = z.shape
         # one pass through G for the negatives and the reconstruction
         out = self.net(torch.cat([zhat.reshape(-1, d), z]))

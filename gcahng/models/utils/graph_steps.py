@@ -109,15 +109,11 @@ class NodeModel(nn.Module):
         super().__init__()
         self.layers = nn.ModuleList([NodeLayer(**kwargs)])
 
-    def forward(self,
-                h: torch.Tensor,
-                e: torch.Tensor,
-                mask: torch.Tensor,
-                layout: EdgeLayout,
-                e_half: Optional[torch.Tensor] = None,
-                memory: Optional[MemoryGraph] = None) -> torch.Tensor:
+    def forward(self, h: torch.Tensor, *args, **kwargs) -> torch.Tensor:
+        """``h`` through each layer; the other arguments are
+        :meth:`NodeLayer.forward`'s."""
         for layer in self.layers:
-            h = layer(h, e, mask, layout, e_half, memory)
+            h = layer(h, *args, **kwargs)
         return h
 
 
