@@ -29,7 +29,6 @@ import argparse
 import os.path as osp
 import statistics
 import sys
-import time
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
@@ -111,15 +110,7 @@ def _median_time(fn, device: torch.device, iters: int,
     with core.peak_memory(device) as mem:
         for _ in range(max(warmup, 1)):
             fn()
-    times = []
-    for _ in range(max(iters, 1)):
-        if device.type == 'cuda':
-            torch.cuda.synchronize()
-        start = time.perf_counter()
-        fn()
-        if device.type == 'cuda':
-            torch.cuda.synchronize()
-        times.append(time.perf_counter() - start)
+    times = [core.timed(fn, device) for _ in range(max(iters, 1))]
     return statistics.median(times), mem.get('peak_mem_bytes')
 
 

@@ -206,13 +206,7 @@ def graph_head_cost(args: argparse.Namespace, batch: int) -> Dict:
 
     step()  # warm-up
     with core.peak_memory(device) as mem:
-        if device.type == 'cuda':
-            torch.cuda.synchronize()
-        start = time.perf_counter()
-        step()
-        if device.type == 'cuda':
-            torch.cuda.synchronize()
-        seconds = time.perf_counter() - start
+        seconds = core.timed(step, device)
     return dict(seconds=seconds, peak=mem['peak_mem_bytes'])
 
 

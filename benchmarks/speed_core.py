@@ -388,7 +388,9 @@ class StepBench:
             compile=self.compile)
 
 
-def _timed(fn: Callable[[], object], device: torch.device) -> float:
+def timed(fn: Callable[[], object], device: torch.device) -> float:
+    """Seconds one call of ``fn`` takes on ``device`` (synchronised before
+    and after on a GPU)."""
     _sync(device)
     start = time.perf_counter()
     fn()
@@ -424,7 +426,7 @@ def _measure(benches: List[StepBench], num_iters: int, warmup: int,
             order = range(len(benches))
             for k in (order if it % 2 == 0 else reversed(order)):
                 times[k].append(
-                    _timed(lambda: fn(benches[k]), benches[k].device))
+                    timed(lambda: fn(benches[k]), benches[k].device))
         for result, ts in zip(results, times):
             result[f'{kind}_s'] = statistics.median(ts) if ts else None
             result[f'{kind}_times'] = ts
