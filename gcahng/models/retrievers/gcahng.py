@@ -254,10 +254,11 @@ class GCAHNG(DMLRetriever):
                 warnings.warn(
                     'model.memory with the authors\' L_syn (SyntheticPairLoss'
                     ', syn_grad=\'all\', as in the NP+ configs) collapsed '
-                    'the embedding on both real benchmarks of this project '
-                    '(the mean cosine of real negative pairs rose to 0.94 '
-                    'and 0.99; R@1 fell 1.7 and 23.8 below the baseline): '
-                    'docs/algorithm.md §10', UserWarning)
+                    'the embedding on both real benchmarks of this project, '
+                    'from scratch and pretrained (the mean cosine of real '
+                    'negative pairs rose to 0.93-1.00; R@1 fell 1.7 to '
+                    '43.6 below the baseline): docs/algorithm.md §10',
+                    UserWarning)
         self.syn_gate = None
         if syn_gate is not None and generate:
             self.syn_gate = NodeAccuracyGate.from_config(
