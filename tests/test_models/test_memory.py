@@ -184,11 +184,15 @@ def test_memory_graph_needs_a_generator_that_can_use_it():
 
 
 def test_memory_with_the_authors_l_syn_warns_of_collapse():
-    """The memory graph with SyntheticPairLoss and syn_grad='all' (the NP+
-    form) collapsed both real benchmarks: building one warns; the PA form
-    and the mining-only memory do not."""
-    with pytest.warns(UserWarning, match='collapsed the embedding'):
-        build_model(memory=dict(size=8), loss_metric=dict(type='NPairLoss'))
+    """The memory graph with SyntheticPairLoss (the NP+ form, whatever
+    ``syn_grad``) collapsed both real benchmarks: building one warns; the PA
+    form and the mining-only memory do not."""
+    for syn_grad in ('all', 'candidates'):
+        with pytest.warns(UserWarning, match='collapsed the embedding'):
+            build_model(
+                memory=dict(size=8),
+                loss_metric=dict(type='NPairLoss'),
+                syn_grad=syn_grad)
     with warnings.catch_warnings():
         warnings.simplefilter('error')
         build_model(
