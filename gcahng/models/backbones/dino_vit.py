@@ -82,13 +82,8 @@ class DINOVisionTransformer(PretrainedMixin, VisionTransformer):
     ``forward`` as in mmpretrain.
 
     Args:
-        arch (str | dict): mmpretrain ViT arch. Defaults to ``'deit-small'``.
-        img_size (int): Input size the positional embedding is made for.
-            Defaults to 224.
-        patch_size (int): Defaults to 16.
-        out_type (str): Defaults to ``'cls_token'``.
-        final_norm (bool): Defaults to True.
-        qkv_bias (bool): Defaults to True.
+        arch (str | dict): mmpretrain ViT arch. Defaults to ``'deit-small'``
+            (mmpretrain's: ``'base'``).
         pretrained (str, optional): Local path or URL (``DINO_VITS16``) of
             the released backbone weights or of a full DINO checkpoint,
             loaded by ``init_weights``. Offline, pass the downloaded file or
@@ -98,31 +93,22 @@ class DINOVisionTransformer(PretrainedMixin, VisionTransformer):
             load, ``'teacher'`` (what DINO evaluates and releases) or
             ``'student'``. Ignored for plain state dicts. Defaults to
             ``'teacher'``.
-        **kwargs: Other mmpretrain ``VisionTransformer`` arguments
-            (``drop_path_rate``, ``frozen_stages``, ``interpolate_mode``, ...);
-            no ``init_cfg`` of type ``'Pretrained'`` with ``pretrained``.
+        **kwargs: Other mmpretrain ``VisionTransformer`` arguments, whose
+            defaults are DINO's (``img_size=224``, ``patch_size=16``,
+            ``qkv_bias=True``, ``final_norm=True``,
+            ``out_type='cls_token'``; ``drop_path_rate``,
+            ``frozen_stages``, ``interpolate_mode``, ...); no ``init_cfg``
+            of type ``'Pretrained'`` with ``pretrained``.
     """
 
     def __init__(self,
                  arch: str = 'deit-small',
-                 img_size: int = 224,
-                 patch_size: int = 16,
-                 out_type: str = 'cls_token',
-                 final_norm: bool = True,
-                 qkv_bias: bool = True,
                  pretrained: Optional[str] = None,
                  checkpoint_key: str = 'teacher',
                  **kwargs) -> None:
         self.check_pretrained_args(pretrained, kwargs.get('init_cfg'),
                                    'DINOVisionTransformer')
-        super().__init__(
-            arch=arch,
-            img_size=img_size,
-            patch_size=patch_size,
-            out_type=out_type,
-            final_norm=final_norm,
-            qkv_bias=qkv_bias,
-            **kwargs)
+        super().__init__(arch=arch, **kwargs)
         self.pretrained = pretrained
         self.checkpoint_key = checkpoint_key
 

@@ -1,6 +1,6 @@
 import warnings
 from contextlib import nullcontext
-from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple, Union
+from typing import Dict, NamedTuple, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn as nn
@@ -99,11 +99,12 @@ class GCAHNG(DMLRetriever):
     "Baseline" is :class:`DMLRetriever`.
 
     Args:
-        backbone, neck, loss_metric, data_preprocessor, frozen_bn2d,
-            global_batch: as in :class:`DMLRetriever` (with
+        **kwargs: ``backbone``, ``neck``, ``loss_metric``,
+            ``data_preprocessor``, ``frozen_bn2d``, ``global_batch``,
+            ``memory``, ``init_cfg``: passed to :class:`DMLRetriever` (with
             ``global_batch`` and several processes, stages 2-4 run on the
             gathered global batch on every rank: one graph over all ranks'
-            samples, ``docs/algorithm.md`` §9).
+            samples, ``docs/algorithm.md`` §9; ``memory`` below).
         graph_head (dict): ``GCLHead`` config (its ``num_classes`` is the
             number of training classes).
         generator (dict): ``CACAIGenerator`` (or ``HDMLGenerator``, any
@@ -143,9 +144,10 @@ class GCAHNG(DMLRetriever):
             graph head runs on ``z``; the authors' code). False: the head
             runs on ``sg(z)`` in the metric stage, so its node classifier
             never moves the embedding.
-        memory (dict, optional): A memory of past (global) batches,
-            docs/algorithm.md §10: ``dict(size=K, start_iter=0,
-            mining=False, graph=True, topk=None, store_nodes=False)``.
+        memory (dict, optional): (in ``**kwargs``) A memory of past
+            (global) batches, docs/algorithm.md §10: ``dict(size=K,
+            start_iter=0, mining=False, graph=True, topk=None,
+            store_nodes=False)``.
             ``graph``: the memory entries are extra source nodes of the
             graph head and candidates of extra synthetic negatives for
             ``L_syn`` and ``L_gen`` (needs a generator with
@@ -168,9 +170,6 @@ class GCAHNG(DMLRetriever):
     supports_memory_graph = True
 
     def __init__(self,
-                 backbone: dict,
-                 neck: dict,
-                 loss_metric: dict,
                  graph_head: dict,
                  generator: dict = dict(type='CACAIGenerator'),
                  loss_syn: dict = dict(type='SyntheticPairLoss'),
@@ -189,21 +188,9 @@ class GCAHNG(DMLRetriever):
                  syn_grad: str = 'all',
                  gce_to_metric: bool = True,
                  gen_to_nodes: bool = True,
-                 data_preprocessor: Optional[dict] = None,
-                 frozen_bn2d: bool = False,
-                 global_batch: bool = True,
-                 memory: Optional[dict] = None,
                  syn_gate: Optional[dict] = None,
-                 init_cfg: Optional[Union[dict, List[dict]]] = None) -> None:
-        super().__init__(
-            backbone=backbone,
-            neck=neck,
-            loss_metric=loss_metric,
-            data_preprocessor=data_preprocessor,
-            frozen_bn2d=frozen_bn2d,
-            global_batch=global_batch,
-            memory=memory,
-            init_cfg=init_cfg)
+                 **kwargs) -> None:
+        super().__init__(**kwargs)
         self.graph_head = MODELS.build(graph_head)
         if hng_geometry not in ('euclidean', 'cosine'):
             raise ValueError('GCAHNG: hng_geometry must be "euclidean" or '
