@@ -80,6 +80,25 @@ def test_config_runs_one_iteration(rel, tmp_path, fixture_roots):
     assert 0.0 <= metrics['retrieval/R@1'] <= 100.0
 
 
+def test_passed_config_runs_leave_no_checkpoints(tmp_path):
+    """A passed one-iteration run deletes its work folder: with ~120
+    configs of ~270 MB checkpoints each, the suite must not keep them
+    (setup.cfg: ``tmp_path_retention_policy``; CI once ran out of disk)."""
+    base = tmp_path / 'basetemp'
+    test = ('tests/test_configs/test_config_smoke.py::'
+            'test_config_runs_one_iteration[gcahng/r18_pa_synthetic.py]')
+    proc = subprocess.run(
+        [sys.executable, '-m', 'pytest', '-q', f'--basetemp={base}', test],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=600)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert '1 passed' in proc.stdout
+    left = glob.glob(str(base / '**' / '*.pth'), recursive=True)
+    assert not left, left
+
+
 def test_paper_settings_reach_the_model():
     """Spot checks of docs/settings.md values in the merged leaf configs."""
     cfg = Config.fromfile(osp.join(REPO, 'configs/gcahng/r50_pa_sop.py'))
