@@ -172,6 +172,31 @@ def test_memory_variants_train(kwargs):
         assert model.memory.nodes.abs().sum() > 0
 
 
+@pytest.mark.parametrize('syn', [True, False])
+def test_memory_negatives_in_l_syn_or_in_l_gen_only(syn, monkeypatch):
+    """``memory.syn=False``: the memory's negatives train the generation
+    stage but are not negatives of the metric stage's ``L_syn``."""
+    seen = dict(syn=[], gen=[])
+    model = build_model(memory=dict(size=12, syn=syn))
+    # each stage's loss and the position of its ``memory`` argument
+    stages = [('syn', 'synthetic_loss', 3), ('gen', 'loss_gen', 4)]
+    for key, name, index in stages:
+        method = getattr(model, name)
+
+        def spy(*args, _method=method, _key=key, _index=index):
+            seen[_key].append(args[_index] if len(args) > _index else None)
+            return _method(*args)
+
+        monkeypatch.setattr(model, name, spy)
+    ow = MultiOptimWrapperConstructor(optim_cfg())(model)
+    for _ in range(3):
+        model.train_step(batch(), ow)
+    # the first step has an empty memory; the later ones use it
+    assert seen['gen'][0] is None and None not in seen['gen'][1:]
+    assert seen['syn'][0] is None
+    assert (None not in seen['syn'][1:]) if syn else seen['syn'] == [None] * 3
+
+
 def test_memory_graph_needs_a_generator_that_can_use_it():
     with pytest.raises(MemorySettingError, match='HDMLGenerator cannot'):
         build_model(
@@ -203,6 +228,8 @@ def test_memory_with_the_authors_l_syn_warns_of_collapse():
         build_model(
             memory=dict(size=8, graph=False, mining=True),
             loss_metric=dict(type='NPairLoss'))
+        build_model(
+            memory=dict(size=8, syn=False), loss_metric=dict(type='NPairLoss'))
 
 
 def _baseline(**kwargs):

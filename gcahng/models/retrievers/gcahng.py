@@ -147,7 +147,7 @@ class GCAHNG(DMLRetriever):
         memory (dict, optional): (in ``**kwargs``) A memory of past
             (global) batches, docs/algorithm.md §10: ``dict(size=K,
             start_iter=0, mining=False, graph=True, topk=None,
-            store_nodes=False)``.
+            store_nodes=False, syn=True)``.
             ``graph``: the memory entries are extra source nodes of the
             graph head and candidates of extra synthetic negatives for
             ``L_syn`` and ``L_gen`` (needs a generator with
@@ -235,16 +235,19 @@ class GCAHNG(DMLRetriever):
                     f'{type(self.generator).__name__} cannot. Set '
                     'model.memory=None, or graph=False, mining=True for '
                     'memory in L_m only')
-            if settings is not None and settings.graph and \
-                    isinstance(self.loss_syn, SyntheticPairLoss):
+            if settings is not None and settings.graph and settings.syn \
+                    and isinstance(self.loss_syn, SyntheticPairLoss):
                 warnings.warn(
                     'model.memory with the authors\' L_syn (SyntheticPairLoss'
                     ', as in the NP+ configs) collapsed the embedding on both '
                     'real benchmarks of this project, from scratch and '
                     'pretrained (the mean cosine of real negative pairs rose '
                     'to 0.93-1.00; R@1 fell 1.7 to 43.6 below the baseline), '
-                    'and syn_grad=\'candidates\' did not prevent it: '
-                    'docs/algorithm.md §10', UserWarning)
+                    'and syn_grad=\'candidates\' did not prevent it. The '
+                    'memory\'s negatives in L_syn cause it: '
+                    'model.memory.syn=False keeps them out (no collapse, but '
+                    'no gain over no memory): docs/algorithm.md §10',
+                    UserWarning)
         self.syn_gate = None
         if syn_gate is not None and generate:
             self.syn_gate = NodeAccuracyGate.from_config(
@@ -519,8 +522,11 @@ class GCAHNG(DMLRetriever):
                 gate = self._syn_gate_tensor()
                 if gate is not None:
                     syn_weight = syn_weight * gate
+                mem_syn = negatives.memory  # None without a memory graph
+                if mem_syn is not None and not self.memory_settings.syn:
+                    mem_syn = None
                 stage2['loss_syn'] = syn_weight * self.synthetic_loss(
-                    z, labels, synthetic, negatives.memory)
+                    z, labels, synthetic, mem_syn)
         backward_shared(sum(stage2.values()), [ow_metric, ow_graph])
         for ow in (ow_metric, ow_graph):
             ow.step()

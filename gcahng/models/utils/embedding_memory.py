@@ -174,6 +174,11 @@ class MemorySettings(NamedTuple):
         store_nodes (bool): Memory nodes keep the graph head's node state
             of the step that stored them (stale) instead of
             ``Linear_in(z_k)`` with the current head.
+        syn (bool): With ``graph``, the memory's synthetic negatives are
+            also negatives of ``L_syn`` (the metric stage). False: they
+            train the generation stage (``L_gen``) only, and the memory
+            reaches the metric model through the graph head's ``λ`` alone
+            (an ablation; docs/algorithm.md §10).
     """
     size: int = 0
     start_iter: int = 0
@@ -181,6 +186,7 @@ class MemorySettings(NamedTuple):
     graph: bool = True
     topk: Optional[int] = None
     store_nodes: bool = False
+    syn: bool = True
 
 
 def memory_settings(memory: Optional[dict]) -> Optional[MemorySettings]:
