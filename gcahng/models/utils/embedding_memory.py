@@ -177,8 +177,8 @@ class MemorySettings(NamedTuple):
         syn (bool): With ``graph``, the memory's synthetic negatives are
             also negatives of ``L_syn`` (the metric stage). False: they
             train the generation stage (``L_gen``) only, and the memory
-            reaches the metric model through the graph head's ``λ`` alone
-            (an ablation; docs/algorithm.md §10).
+            reaches the metric model through the graph head alone (its
+            node states and ``λ``; an ablation, docs/algorithm.md §10).
     """
     size: int = 0
     start_iter: int = 0
