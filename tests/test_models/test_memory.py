@@ -178,16 +178,18 @@ def test_memory_negatives_in_l_syn_or_in_l_gen_only(syn, monkeypatch):
     stage but are not negatives of the metric stage's ``L_syn``."""
     seen = dict(syn=[], gen=[])
     model = build_model(memory=dict(size=12, syn=syn))
-    # each stage's loss and the position of its ``memory`` argument
-    stages = [('syn', 'synthetic_loss', 3), ('gen', 'loss_gen', 4)]
-    for key, name, index in stages:
-        method = getattr(model, name)
+    loss_syn, loss_gen = model.loss_syn.forward, model.loss_gen
 
-        def spy(*args, _method=method, _key=key, _index=index):
-            seen[_key].append(args[_index] if len(args) > _index else None)
-            return _method(*args)
+    def spy_syn(*args, **kwargs):
+        seen['syn'].append(kwargs.get('extra'))
+        return loss_syn(*args, **kwargs)
 
-        monkeypatch.setattr(model, name, spy)
+    def spy_gen(*args):  # its memory negatives are the fifth argument
+        seen['gen'].append(args[4] if len(args) > 4 else None)
+        return loss_gen(*args)
+
+    monkeypatch.setattr(model.loss_syn, 'forward', spy_syn)
+    monkeypatch.setattr(model, 'loss_gen', spy_gen)
     ow = MultiOptimWrapperConstructor(optim_cfg())(model)
     for _ in range(3):
         model.train_step(batch(), ow)

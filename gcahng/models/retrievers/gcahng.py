@@ -399,11 +399,12 @@ class GCAHNG(DMLRetriever):
         labels, the metric loss's proxies and ``sg(z)`` (read by its
         ``drop_inside``); ``sg(S)`` with
         ``syn_grad='none'``. ``memory``: the memory's negatives, extra
-        (masked) negatives of each anchor (docs/algorithm.md §10)."""
+        (masked) negatives of each anchor unless ``model.memory.syn`` is
+        False (docs/algorithm.md §10)."""
         if self.syn_grad == 'none':
             synthetic = synthetic.detach()
         extra = {}
-        if memory is not None:
+        if memory is not None and self.memory_settings.syn:
             extra = dict(
                 extra=memory.synthetic.detach()
                 if self.syn_grad == 'none' else memory.synthetic,
@@ -522,11 +523,8 @@ class GCAHNG(DMLRetriever):
                 gate = self._syn_gate_tensor()
                 if gate is not None:
                     syn_weight = syn_weight * gate
-                mem_syn = negatives.memory  # None without a memory graph
-                if mem_syn is not None and not self.memory_settings.syn:
-                    mem_syn = None
                 stage2['loss_syn'] = syn_weight * self.synthetic_loss(
-                    z, labels, synthetic, mem_syn)
+                    z, labels, synthetic, negatives.memory)
         backward_shared(sum(stage2.values()), [ow_metric, ow_graph])
         for ow in (ow_metric, ow_graph):
             ow.step()
