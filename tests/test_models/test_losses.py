@@ -332,6 +332,24 @@ def test_proxy_synthetic_loss_naive_formula_and_gradients():
     assert torch.autograd.grad(value, proxies, allow_unused=True)[0] is None
 
 
+def test_proxy_synthetic_loss_reduction_over_all_classes():
+    """reduction='all_classes' divides the sum over the batch's proxies by
+    the number of all proxies, as Proxy Anchor's negative term does."""
+    from gcahng.models.losses import ProxySyntheticLoss
+    torch.manual_seed(0)
+    m, n, d, c = 3, 4, 6, 7
+    syn = torch.randn(m, n, n, d)
+    proxies = torch.randn(c, d)
+    labels = torch.tensor([5, 1, 6, 2]).repeat(m)
+    expected = naive_proxy_synthetic(syn.double(), labels, proxies.double(),
+                                     0.1, 8.0) * n / c
+    value = ProxySyntheticLoss(
+        alpha=8.0, reduction='all_classes')(syn, labels, proxies)
+    assert value.item() == pytest.approx(expected, rel=1e-5)
+    with pytest.raises(ValueError, match="'batch_classes' or 'all_classes'"):
+        ProxySyntheticLoss(reduction='mean')
+
+
 def test_proxy_synthetic_loss_drop_inside_leaves_out_class_side_negatives():
     """drop_inside: a negative closer to its anchor's proxy than the anchor
     is left out (no term, no gradient); the others are as before."""

@@ -40,8 +40,14 @@ class ProxySyntheticLoss(nn.Module):
     moves ``p`` away from its own class; how many are left out follows the
     state of training (about half of them in the first epochs from
     scratch, few later). Off in every config: on the Widelands development
-    split it lost to the default (docs/algorithm.md §7). Computed in
-    float32 with autocast off.
+    split it lost to the default (docs/algorithm.md §7).
+
+    ``reduction`` sets what the sum over proxies is divided by:
+    ``'batch_classes'`` (the ``N`` proxies of the batch's classes, the
+    formula above) or ``'all_classes'`` (all ``C`` proxies, as Proxy
+    Anchor divides its own negative term, so that a synthetic negative
+    weighs on its proxy as much as a real one does: ``N/C`` times the
+    first). Computed in float32 with autocast off.
 
     Args:
         alpha (float): ``α`` (32, Proxy Anchor's).
@@ -50,6 +56,7 @@ class ProxySyntheticLoss(nn.Module):
         proxy_grad (bool): Let the loss move the proxies too.
         drop_inside (bool): Leave out the negatives closer to the proxy
             than their anchor.
+        reduction (str): ``'batch_classes'`` or ``'all_classes'``.
     """
     #: :class:`GCAHNG` passes the labels and the metric loss's proxies
     needs_proxies = True
@@ -59,8 +66,14 @@ class ProxySyntheticLoss(nn.Module):
                  margin: float = 0.1,
                  loss_weight: float = 1.0,
                  proxy_grad: bool = True,
-                 drop_inside: bool = False) -> None:
+                 drop_inside: bool = False,
+                 reduction: str = 'batch_classes') -> None:
         super().__init__()
+        if reduction not in ('batch_classes', 'all_classes'):
+            raise ValueError(
+                "ProxySyntheticLoss: reduction must be 'batch_classes' or "
+                f"'all_classes', got {reduction!r}")
+        self.reduction = reduction
         self.drop_inside = drop_inside
         self.alpha = alpha
         self.margin = margin
@@ -133,14 +146,18 @@ class ProxySyntheticLoss(nn.Module):
                     [logits, more.permute(1, 0, 2).reshape(n_cls, -1)], 1)
                 mask = torch.cat(
                     [mask, valid.permute(1, 0, 2).reshape(n_cls, -1)], 1)
-            loss = _log1p_sum_exp(logits.t(), mask.t()).mean()
+            per_proxy = _log1p_sum_exp(logits.t(), mask.t())
+            loss = (
+                per_proxy.mean() if self.reduction == 'batch_classes' else
+                per_proxy.sum() / proxies.size(0))
         return self.loss_weight * loss
 
     def extra_repr(self) -> str:
         return (f'alpha={self.alpha}, margin={self.margin}, '
                 f'loss_weight={self.loss_weight}, '
                 f'proxy_grad={self.proxy_grad}, '
-                f'drop_inside={self.drop_inside}')
+                f'drop_inside={self.drop_inside}, '
+                f'reduction={self.reduction!r}')
 
 
 __all__ = ['ProxySyntheticLoss']
