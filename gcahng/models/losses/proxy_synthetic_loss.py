@@ -47,7 +47,9 @@ class ProxySyntheticLoss(nn.Module):
     formula above) or ``'all_classes'`` (all ``C`` proxies, as Proxy
     Anchor divides its own negative term, so that a synthetic negative
     weighs on its proxy as much as a real one does: ``N/C`` times the
-    first). Computed in float32 with autocast off.
+    first). ``'batch_classes'`` in every config: on the Widelands
+    development split ``'all_classes'`` lost the gain over the baseline
+    (docs/algorithm.md §7). Computed in float32 with autocast off.
 
     Args:
         alpha (float): ``α`` (32, Proxy Anchor's).
