@@ -120,7 +120,7 @@ def test_paper_settings_reach_the_model():
     assert cfg.model.balance_beta == 30.0
     assert cfg.custom_hooks[0] == dict(
         type='BackboneWarmupHook', warmup_epochs=1)
-    assert cfg.param_scheduler.graph[0].T_max == cfg.train_cfg.max_epochs
+    assert 'T_max' not in cfg.param_scheduler.graph[0]  # follows the run
     cfg = Config.fromfile(osp.join(REPO, 'configs/gcahng/googlenet_np_cub.py'))
     assert cfg.train_dataloader.batch_size == 80
     assert cfg.train_dataloader.sampler.num_samples_per_class == 2

@@ -108,6 +108,30 @@ def test_resume_with_unchanged_config_is_bit_identical(straight, tmp_path):
         assert torch.equal(state[k], v), k
 
 
+def _shipped_cfg(work, max_epochs):
+    """The config's own schedules; only ``train_cfg.max_epochs`` is set."""
+    cfg = tiny_synthetic_cfg(GCAHNG_CFG, work, max_epochs=max_epochs)
+    cfg.model.graph_head.update(num_layers=1, num_heads=2)
+    cfg.default_hooks.checkpoint.save_best = None
+    return cfg
+
+
+def test_shipped_cosine_follows_max_epochs(tmp_path):
+    """The configs' graph-head cosine states no ``T_max``: a run of 2 epochs
+    (the config says 8) anneals over those 2, and a 1-epoch run raised to 2
+    epochs on resume (only ``max_epochs`` changed) equals the 2-epoch run."""
+    full = LrRecorder()
+    _train(_shipped_cfg(str(tmp_path / 'a'), 2), full)
+    half = len(full.lrs) // 2
+    start, epoch2 = full.lrs[0]['graph.lr'][0], full.lrs[half]['graph.lr'][0]
+    assert epoch2 == pytest.approx(start * 0.5)  # cos(pi * 1/2); T_max 8: 0.96
+    work = str(tmp_path / 'b')
+    first, second = LrRecorder(), LrRecorder()
+    _train(_shipped_cfg(work, 1), first)
+    _train(_resume_cfg(_shipped_cfg(work, 2)), second)
+    assert first.lrs + second.lrs == full.lrs
+
+
 def test_tools_train_adds_the_hook_on_resume(monkeypatch, tmp_path):
     train = load_tool('train.py')
     cfg_file = str(tmp_path / 'cfg.py')

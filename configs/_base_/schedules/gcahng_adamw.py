@@ -2,8 +2,11 @@
 # clipped by value at 10; StepLR for the metric model, cosine over the whole
 # run for the graph head, constant lr 1e-3 for h1; the backbone warm-up, the
 # hardness / balance factor hooks and the graph head's health warning. The
-# run-length files (gcahng_adamw_<N>e.py) set max_epochs with the cosine's
-# T_max, the StepLR step and the warm-up; leaf configs set the lrs.
+# run-length files (gcahng_adamw_<N>e.py) set max_epochs, the StepLR step and
+# the warm-up; leaf configs set the lrs. The cosine states no T_max and no
+# end: MMEngine's Runner ends a scheduler without `end` at the train loop's
+# max_epochs, and a cosine without T_max runs from `begin` to `end`, so it
+# follows any max_epochs (`--cfg-options train_cfg.max_epochs=N` included).
 optim_wrapper = dict(
     constructor='MultiOptimWrapperConstructor',
     metric=dict(
@@ -25,9 +28,7 @@ optim_wrapper = dict(
 )
 param_scheduler = dict(
     metric=[dict(type='StepLR', by_epoch=True, step_size=10, gamma=0.5)],
-    graph=[
-        dict(type='CosineAnnealingLR', by_epoch=True, T_max=100, eta_min=0.0)
-    ],
+    graph=[dict(type='CosineAnnealingLR', by_epoch=True, eta_min=0.0)],
     cls=[],
 )
 custom_hooks = [

@@ -8,7 +8,6 @@ _base_ = ['./gcahng_adamw.py']
 train_cfg = dict(max_epochs=100)
 param_scheduler = _base_.param_scheduler
 param_scheduler.metric[0].step_size = 10
-param_scheduler.graph[0].T_max = train_cfg['max_epochs']
 
 custom_hooks = _base_.custom_hooks
 custom_hooks[0].warmup_epochs = 2  # BackboneWarmupHook

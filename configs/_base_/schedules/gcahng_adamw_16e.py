@@ -7,4 +7,3 @@ _base_ = ['./gcahng_adamw_8e.py']
 train_cfg = dict(max_epochs=16, val_interval=16)
 param_scheduler = _base_.param_scheduler
 param_scheduler.metric[0].step_size = 12
-param_scheduler.graph[0].T_max = train_cfg['max_epochs']

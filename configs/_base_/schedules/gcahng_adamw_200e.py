@@ -8,4 +8,3 @@ _base_ = ['./gcahng_adamw.py']
 train_cfg = dict(max_epochs=200)
 param_scheduler = _base_.param_scheduler
 param_scheduler.metric[0].step_size = 20
-param_scheduler.graph[0].T_max = train_cfg['max_epochs']

@@ -8,4 +8,3 @@ optim_wrapper = dict(
 train_cfg = dict(max_epochs=8, val_interval=8)
 param_scheduler = _base_.param_scheduler
 param_scheduler.metric[0].step_size = 6
-param_scheduler.graph[0].T_max = train_cfg['max_epochs']
