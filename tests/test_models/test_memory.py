@@ -8,7 +8,7 @@ import warnings
 import pytest
 import torch
 import torch.nn.functional as F
-from helpers import LossRecorder, tiny_synthetic_cfg
+from helpers import LossRecorder, load_tool, tiny_synthetic_cfg
 from mmengine.hooks import Hook
 from mmengine.runner import Runner
 from test_gcahng_step import D, batch, build_model, optim_cfg
@@ -523,7 +523,8 @@ def test_resumed_run_equals_a_straight_one_memory_included(tmp_path):
     runner1.register_hook(first)
     runner1.train()
     cfg = _memory_cfg(work, 2)
-    cfg.resume = True
+    cfg.resume = True  # as tools/train.py --resume: the schedule of 2 epochs
+    load_tool('train.py').add_schedule_from_config_hook(cfg)
     second = LossRecorder()
     runner2 = Runner.from_cfg(copy.deepcopy(cfg))
     runner2.register_hook(second)
