@@ -1,4 +1,5 @@
 """Shared test utilities: tiny runs of real configs on CPU."""
+import copy
 import importlib.util
 import os
 import os.path as osp
@@ -86,6 +87,15 @@ def load_tool(rel: str) -> ModuleType:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def resume_cfg(cfg: Config) -> Config:
+    """What ``tools/train.py --resume`` makes of ``cfg`` (a copy): resume
+    from the latest checkpoint, with the schedules the config states now."""
+    cfg = copy.deepcopy(cfg)
+    cfg.resume = True
+    load_tool('train.py').add_schedule_from_config_hook(cfg)
+    return cfg
 
 
 def load_benchmark(name: str) -> ModuleType:

@@ -1,10 +1,9 @@
 """A resume with a longer schedule follows the config's schedule."""
-import copy
 import sys
 
 import pytest
 import torch
-from helpers import LossRecorder, load_tool, tiny_synthetic_cfg
+from helpers import LossRecorder, load_tool, resume_cfg, tiny_synthetic_cfg
 from mmengine.hooks import Hook
 from mmengine.runner import Runner
 
@@ -25,10 +24,16 @@ class LrRecorder(Hook):
         })
 
 
-def _cfg(work, max_epochs, t_max, step_size, end):
+def _shipped_cfg(work, max_epochs):
+    """The config's own schedules; only ``train_cfg.max_epochs`` is set."""
     cfg = tiny_synthetic_cfg(GCAHNG_CFG, work, max_epochs=max_epochs)
     cfg.model.graph_head.update(num_layers=1, num_heads=2)
     cfg.default_hooks.checkpoint.save_best = None
+    return cfg
+
+
+def _cfg(work, max_epochs, t_max, step_size, end):
+    cfg = _shipped_cfg(work, max_epochs)
     cfg.param_scheduler = dict(
         metric=[
             dict(
@@ -58,14 +63,6 @@ def _train(cfg, *hooks):
     return runner
 
 
-def _resume_cfg(cfg):
-    """What ``tools/train.py --resume`` makes of ``cfg``."""
-    cfg = copy.deepcopy(cfg)
-    cfg.resume = True
-    load_tool('train.py').add_schedule_from_config_hook(cfg)
-    return cfg
-
-
 @pytest.fixture(scope='module')
 def straight(tmp_path_factory):
     work = str(tmp_path_factory.mktemp('straight'))
@@ -81,7 +78,7 @@ def test_resume_with_longer_schedule_follows_config(straight, tmp_path):
     _train(_cfg(work, 1, 1, 5, 1), first)
     assert len(first.lrs) * 2 == len(full)
     second = LrRecorder()
-    _train(_resume_cfg(_cfg(work, 2, 2, 1, 2)), second)
+    _train(resume_cfg(_cfg(work, 2, 2, 1, 2)), second)
     epoch2 = full[len(first.lrs):]
     assert len(second.lrs) == len(epoch2)
     for a, b in zip(epoch2, second.lrs):
@@ -99,21 +96,13 @@ def test_resume_with_unchanged_config_is_bit_identical(straight, tmp_path):
     first, first_losses = LrRecorder(), LossRecorder()
     _train(_cfg(work, 1, 2, 1, 2), first, first_losses)
     second, second_losses = LrRecorder(), LossRecorder()
-    runner = _train(_resume_cfg(_cfg(work, 2, 2, 1, 2)), second, second_losses)
+    runner = _train(resume_cfg(_cfg(work, 2, 2, 1, 2)), second, second_losses)
     assert first.lrs + second.lrs == full
     assert first_losses.records + second_losses.records == full_losses
     state = runner.model.state_dict()
     assert set(state) == set(full_state)
     for k, v in full_state.items():
         assert torch.equal(state[k], v), k
-
-
-def _shipped_cfg(work, max_epochs):
-    """The config's own schedules; only ``train_cfg.max_epochs`` is set."""
-    cfg = tiny_synthetic_cfg(GCAHNG_CFG, work, max_epochs=max_epochs)
-    cfg.model.graph_head.update(num_layers=1, num_heads=2)
-    cfg.default_hooks.checkpoint.save_best = None
-    return cfg
 
 
 def test_shipped_cosine_follows_max_epochs(tmp_path):
@@ -128,7 +117,7 @@ def test_shipped_cosine_follows_max_epochs(tmp_path):
     work = str(tmp_path / 'b')
     first, second = LrRecorder(), LrRecorder()
     _train(_shipped_cfg(work, 1), first)
-    _train(_resume_cfg(_shipped_cfg(work, 2)), second)
+    _train(resume_cfg(_shipped_cfg(work, 2)), second)
     assert first.lrs + second.lrs == full.lrs
 
 
@@ -175,7 +164,7 @@ def test_plain_list_iteration_based_schedules(tmp_path):
     work = str(tmp_path / 'b')
     first, second = LrRecorder(), LrRecorder()
     _train(_baseline_cfg(work, 1, 1), first)
-    _train(_resume_cfg(_baseline_cfg(work, 2, 2)), second)
+    _train(resume_cfg(_baseline_cfg(work, 2, 2)), second)
     epoch2 = full.lrs[len(first.lrs):]
     assert len(second.lrs) == len(epoch2) > 1
     for a, b in zip(epoch2, second.lrs):

@@ -1,6 +1,5 @@
 """docs/algorithm.md §10: the memory graph (a FIFO of past embeddings as
 extra graph nodes, extra synthetic negatives, and the XBM baseline)."""
-import copy
 import math
 import os.path as osp
 import warnings
@@ -8,7 +7,7 @@ import warnings
 import pytest
 import torch
 import torch.nn.functional as F
-from helpers import LossRecorder, load_tool, tiny_synthetic_cfg
+from helpers import LossRecorder, resume_cfg, tiny_synthetic_cfg
 from mmengine.hooks import Hook
 from mmengine.runner import Runner
 from test_gcahng_step import D, batch, build_model, optim_cfg
@@ -522,11 +521,8 @@ def test_resumed_run_equals_a_straight_one_memory_included(tmp_path):
     runner1 = Runner.from_cfg(_memory_cfg(work, 1))
     runner1.register_hook(first)
     runner1.train()
-    cfg = _memory_cfg(work, 2)
-    cfg.resume = True  # as tools/train.py --resume: the schedule of 2 epochs
-    load_tool('train.py').add_schedule_from_config_hook(cfg)
     second = LossRecorder()
-    runner2 = Runner.from_cfg(copy.deepcopy(cfg))
+    runner2 = Runner.from_cfg(resume_cfg(_memory_cfg(work, 2)))
     runner2.register_hook(second)
     loaded = {}
 
